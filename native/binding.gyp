@@ -1,0 +1,12 @@
+{
+  "targets": [
+    {
+      "target_name": "flowprobe_pcap",
+      "sources": ["src/addon.cc"],
+      "libraries": ["-lpcap"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

@@ -1,0 +1,63 @@
+/** Loads native/'s addon and types its surface. */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export interface PcapStats {
+  received: number;
+  dropped: number;
+  ifDropped: number;
+  /** Packets cut because they were larger than the whole batch buffer. */
+  truncated: number;
+}
+
+export interface NativeHandle {
+  /** Copies up to maxPackets into buf; returns the count, 0 when a live device has none ready, -1 at end of file. */
+  next(buf: Buffer, maxPackets: number): number;
+  datalink(): number;
+  snaplen(): number;
+  /** null for a savefile. */
+  stats(): PcapStats | null;
+  close(): void;
+  startPoll(cb: (status: number) => void): void;
+  stopPoll(): void;
+}
+
+export interface LiveOptions {
+  snaplen?: number;
+  promisc?: boolean;
+  bufferSize?: number;
+  immediate?: boolean;
+  timeoutMs?: number;
+  filter?: string;
+}
+
+interface Addon {
+  openOffline(path: string, filter?: string): NativeHandle;
+  openLive(device: string, opts: LiveOptions): NativeHandle;
+  libVersion(): string;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+
+function load(): Addon {
+  // src/capture → ../../native; dist/src/capture → ../../../native
+  const candidates = [
+    path.resolve(here, '../../native/build/Release/flowprobe_pcap.node'),
+    path.resolve(here, '../../../native/build/Release/flowprobe_pcap.node'),
+  ];
+  let lastErr: unknown;
+  for (const c of candidates) {
+    try {
+      return require(c) as Addon;
+    } catch (e) {
+      lastErr = e;
+    }
+  }
+  throw new Error(
+    `the native capture addon is not built (run "npm ci" or "npm run install"): ${(lastErr as Error)?.message ?? ''}`,
+  );
+}
+
+export const addon: Addon = load();
