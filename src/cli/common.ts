@@ -1,0 +1,17 @@
+/** Small helpers shared by the command-line entry points. */
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+export const VERSION: string = (require('../../package.json') as { version: string }).version;
+
+/** Prints one line naming what was wrong and exits non-zero: the user sees a message, never a stack trace. */
+export function fail(message: string, code = 1): never {
+  const prog = process.argv[1]?.split('/').pop()?.replace(/\.(js|ts)$/, '') ?? 'flowprobe';
+  process.stderr.write(`${prog}: ${message}\n`);
+  process.exit(code);
+}
+
+/** commander accumulator for repeatable options. */
+export function collect(value: string, previous: string[]): string[] {
+  return previous.concat([value]);
+}
