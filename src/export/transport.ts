@@ -28,7 +28,8 @@ export function parseCollector(spec: string): CollectorAddress {
     if (i <= 0) bad('no port');
     host = spec.slice(0, i);
     portStr = spec.slice(i + 1);
-    if (host.includes(':') && !net.isIPv6(host)) bad('IPv6 addresses go in brackets');
+    // "::1:9995" could be an address with a port or an address alone: brackets say which.
+    if (host.includes(':')) bad('IPv6 addresses go in brackets');
   }
   if (!/^\d+$/.test(portStr)) bad(`port "${portStr}" is not a number`);
   const port = Number(portStr);
@@ -155,7 +156,7 @@ export class UdpTransport {
   }
 
   private burst(): number {
-    return this.rate > 0 ? Math.max(8, Math.ceil(this.rate / 500)) : Infinity;
+    return this.rate > 0 ? Math.max(8, Math.ceil(this.rate / 1000)) : Infinity;
   }
 
   private fail(label: string, e: Error): void {
