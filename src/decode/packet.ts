@@ -23,6 +23,38 @@ export const enum Fragment {
   LATER = 2,
 }
 
+/**
+ * The detail behind a status, for `--print-packets` and for counters: which header stopped the decoder, and what
+ * `linkProto` means. NONE for a fully decoded packet.
+ */
+export const enum DecodeReason {
+  NONE = 0,
+  /** TOO_SHORT: the link-layer header (or a VLAN tag, PPPoE header, MPLS entry, ...) was cut by the snaplen. */
+  LINK_TRUNCATED = 1,
+  /** NON_IP: linkProto is the ethertype (Ethernet, SLL, SLL2, Cisco HDLC, inside VLAN tags or a pseudowire). */
+  ETHERTYPE = 2,
+  /** NON_IP: an 802.3 frame with an 802.2 LLC header that is not SNAP-encapsulated IP; linkProto is the DSAP. */
+  LLC = 3,
+  /** NON_IP: linkProto is the PPP protocol number (PPP, PPPoE session). */
+  PPP_PROTOCOL = 4,
+  /** NON_IP: linkProto is the address family of a NULL/LOOP/PFLOG header. */
+  ADDRESS_FAMILY = 5,
+  /** NON_IP: the payload after an MPLS label stack is not IP; linkProto is its first nibble. */
+  MPLS_PAYLOAD = 6,
+  /** NON_IP: more VLAN tags or MPLS labels than we walk (MAX_VLAN_TAGS, MAX_MPLS_WALK). */
+  TOO_MANY_HEADERS = 7,
+  /** TOO_SHORT: where IP was expected, the version nibble was neither 4 nor 6 (or not the one the link promised). */
+  IP_VERSION = 8,
+  /** TOO_SHORT: the IPv4 header (20 bytes, or IHL*4 with options) was not captured whole. */
+  IPV4_TRUNCATED = 9,
+  /** TOO_SHORT: IHL below 5. */
+  IPV4_BAD_IHL = 10,
+  /** TOO_SHORT: the 40-byte IPv6 header was not captured whole. */
+  IPV6_TRUNCATED = 11,
+  /** UNKNOWN_LINK: linkProto is the link type. */
+  LINK_TYPE = 12,
+}
+
 export const MAX_MPLS_LABELS = 10;
 
 export class PacketView {
@@ -34,6 +66,17 @@ export class PacketView {
   wirelen = 0;
 
   status: DecodeStatus = DecodeStatus.OK;
+  /** Why status is not OK (and how to read linkProto); NONE when OK. */
+  reason: DecodeReason = DecodeReason.NONE;
+  /** The value behind a NON_IP/UNKNOWN_LINK/IP_VERSION reason: ethertype, PPP protocol, address family, DSAP, ... */
+  linkProto = 0;
+  /** The link type the packet was decoded as (the capture's LINKTYPE_ value). */
+  linkType = 0;
+  /**
+   * Status OK, but the snaplen cut a header we read fields from (IPv6 extension header, TCP before its flags,
+   * UDP/SCTP before the ports, ICMP before type/code): those fields are 0.
+   */
+  truncated = false;
 
   /** 4 or 6 when status is OK, else 0. */
   ipVersion = 0;
@@ -75,7 +118,10 @@ export class PacketView {
   srcMacLo = 0;
   dstMacHi = 0;
   dstMacLo = 0;
-  /** MPLS label stack entries (raw 32-bit shims, outermost first), at most MAX_MPLS_LABELS kept. */
+  /**
+   * MPLS label stack entries (raw 32-bit shims, outermost first), at most MAX_MPLS_LABELS kept: mplsDepth is the
+   * number kept, and entries from mplsDepth on are 0. Deeper entries are walked over but not kept.
+   */
   mplsDepth = 0;
   readonly mpls = new Uint32Array(MAX_MPLS_LABELS);
 }
