@@ -44,6 +44,14 @@ export class FlowRecord {
   /** MPLS label stack entries, top first (raw shims: label<<12 | TC<<9 | S<<8 | TTL). */
   mplsDepth = 0;
   readonly mpls = new Uint32Array(10);
+  /**
+   * RFC 5103 reverse direction of a biflow record (IPFIX with -b only; zero otherwise): counters, flags and ToS of
+   * the packets sent from dst to src, carried in reverse IEs (PEN 29305).
+   */
+  revPackets = 0;
+  revOctets = 0;
+  revTcpFlags = 0;
+  revTos = 0;
 
   clear(): void {
     this.ipVersion = 4;
@@ -59,6 +67,7 @@ export class FlowRecord {
     this.flowLabel = this.srcAs = this.dstAs = this.srcMask = this.dstMask = 0;
     this.mplsDepth = 0;
     this.mpls.fill(0);
+    this.revPackets = this.revOctets = this.revTcpFlags = this.revTos = 0;
   }
 
   copyFrom(o: FlowRecord): void {
@@ -94,6 +103,10 @@ export class FlowRecord {
     this.dstMask = o.dstMask;
     this.mplsDepth = o.mplsDepth;
     this.mpls.set(o.mpls);
+    this.revPackets = o.revPackets;
+    this.revOctets = o.revOctets;
+    this.revTcpFlags = o.revTcpFlags;
+    this.revTos = o.revTos;
   }
 }
 
