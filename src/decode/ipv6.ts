@@ -26,11 +26,6 @@ const FRAGMENT_HEADER = 8;
 /** Bytes an extension header must show before its next-header (byte 0) and length (byte 1) can be read. */
 const EXT_PREFIX = 2;
 
-/**
- * Bound on the chain. RFC 8200 §4.1 allows each header once (destination options twice), so a real chain has at
- * most about ten; the bound only stops hostile packets from making us walk thousands of tiny headers.
- */
-export const MAX_IPV6_EXT_HEADERS = 16;
 
 /**
  * Decodes the IPv6 header at absolute offset `p` (packet starts at `off`, capture ends before `end`), walks the
@@ -65,9 +60,12 @@ export function decodeIpv6(b: Uint8Array, off: number, p: number, end: number, v
   let l4End = end;
   if (payloadLen !== 0 && p + IPV6_HEADER + payloadLen < end) l4End = p + IPV6_HEADER + payloadLen;
 
+  // No count limit: RFC 8200 §4.1 has receivers accept any number of extension headers, and libpcap's own test
+  // capture chains 100. The walk is bounded by bytes instead: every header moves q forward by at least 8, and
+  // the walk stops once q leaves the captured payload, so a packet costs at most caplen/8 steps.
   let nh = b[p + 6];
   let q = p + IPV6_HEADER;
-  for (let i = 0; i < MAX_IPV6_EXT_HEADERS; i++) {
+  for (;;) {
     let len: number;
     switch (nh) {
       case EXT_HOP_BY_HOP:
@@ -107,9 +105,6 @@ export function decodeIpv6(b: Uint8Array, off: number, p: number, end: number, v
     nh = b[q];
     q += len;
   }
-  // Chain longer than we walk: report the header we stopped at, with no ports.
-  v.protocol = nh;
-  return DecodeStatus.OK;
 }
 
 function truncatedAt(v: PacketView, nh: number): DecodeStatus {
