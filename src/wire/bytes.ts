@@ -6,9 +6,11 @@
 
 const TWO32 = 4294967296;
 
+const MAX_BY_LEN = [0, 0xff, 0xffff, 0xffffff, 0xffffffff, 2 ** 40 - 1, 2 ** 48 - 1];
+
 /** Largest value that fits in `len` bytes (saturation limit for counters). */
 export function maxUnsigned(len: number): number {
-  return len >= 7 ? Number.MAX_SAFE_INTEGER : 2 ** (8 * len) - 1;
+  return len >= 7 ? Number.MAX_SAFE_INTEGER : MAX_BY_LEN[len];
 }
 
 export function readUnsigned(dv: DataView, off: number, len: number): number {
