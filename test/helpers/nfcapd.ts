@@ -262,7 +262,7 @@ function parsePort(s: string): number {
 
 /** nfdump's 8-character flag string, most significant first: C E U A P R S F ('.' = clear). */
 export function parseFlags(s: string): number {
-  if (/^(0x)?[0-9a-f]+$/i.test(s) && !/^[.]+$/.test(s) && s.length !== 8) return Number(s);
+  if (!/^[.CEUAPRSF]{8}$/.test(s)) throw new Error(`unexpected nfdump TCP flags '${s}'`);
   const letters = 'CEUAPRSF';
   let v = 0;
   for (let i = 0; i < s.length && i < 8; i++) if (s[i] === letters[i]) v |= 1 << (7 - i);
