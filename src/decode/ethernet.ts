@@ -1,5 +1,5 @@
 /** LINKTYPE_ETHERNET (1): IEEE 802.3 / Ethernet II frames, FCS not included. */
-import { u16 } from './bytes.js';
+import { u16, u32 } from './bytes.js';
 import { decodeEncapsulated, ETHER_HEADER } from './encap.js';
 import { DecodeReason, DecodeStatus, type PacketView } from './packet.js';
 import { fail, setLinkHeader } from './status.js';
@@ -12,8 +12,8 @@ export function decodeEthernet(b: Uint8Array, off: number, end: number, v: Packe
     return fail(v, DecodeStatus.TOO_SHORT, DecodeReason.LINK_TRUNCATED);
   }
   v.dstMacHi = u16(b, off);
-  v.dstMacLo = ((b[off + 2] << 24) | (b[off + 3] << 16) | (b[off + 4] << 8) | b[off + 5]) >>> 0;
+  v.dstMacLo = u32(b, off + 2);
   v.srcMacHi = u16(b, off + 6);
-  v.srcMacLo = ((b[off + 8] << 24) | (b[off + 9] << 16) | (b[off + 10] << 8) | b[off + 11]) >>> 0;
+  v.srcMacLo = u32(b, off + 8);
   return decodeEncapsulated(b, off, off + ETHER_HEADER, end, u16(b, off + 12), v);
 }

@@ -2,6 +2,7 @@
  * IPv4 (RFC 791 §3.1). Only the outer header of a tunnel is decoded: GRE, IP-in-IP and 6in4 packets are flows of
  * protocol 47/4/41 between the tunnel endpoints, as a router would export them.
  */
+import { u16, u32 } from './bytes.js';
 import { DecodeReason, DecodeStatus, Fragment, type PacketView } from './packet.js';
 import { fail } from './status.js';
 import { decodeTransport } from './transport.js';
@@ -26,8 +27,8 @@ export function decodeIpv4(b: Uint8Array, off: number, p: number, end: number, v
   // Options cut by the snaplen: the transport header cannot be found, so the packet is not decoded.
   if (end - p < hl) return fail(v, DecodeStatus.TOO_SHORT, DecodeReason.IPV4_TRUNCATED);
 
-  const totalLen = (b[p + 2] << 8) | b[p + 3];
-  const fragField = (b[p + 6] << 8) | b[p + 7];
+  const totalLen = u16(b, p + 2);
+  const fragField = u16(b, p + 6);
   const proto = b[p + 9];
   v.ipVersion = 4;
   v.l3Offset = p - off;
@@ -35,8 +36,8 @@ export function decodeIpv4(b: Uint8Array, off: number, p: number, end: number, v
   v.ipLen = totalLen;
   v.ttl = b[p + 8];
   v.protocol = proto;
-  v.src[0] = ((b[p + 12] << 24) | (b[p + 13] << 16) | (b[p + 14] << 8) | b[p + 15]) >>> 0;
-  v.dst[0] = ((b[p + 16] << 24) | (b[p + 17] << 16) | (b[p + 18] << 8) | b[p + 19]) >>> 0;
+  v.src[0] = u32(b, p + 12);
+  v.dst[0] = u32(b, p + 16);
   v.status = DecodeStatus.OK;
 
   if ((fragField & IPV4_OFFSET_MASK) !== 0) {

@@ -5,6 +5,7 @@
  * protocol (softflowd reports 0), the traffic class is read correctly (softflowd's is always 0 on little-endian
  * hosts), and AH is walked over like the other extension headers (softflowd stops at it).
  */
+import { u16, u32 } from './bytes.js';
 import { DecodeReason, DecodeStatus, Fragment, type PacketView } from './packet.js';
 import { fail } from './status.js';
 import { decodeTransport } from './transport.js';
@@ -40,18 +41,18 @@ export function decodeIpv6(b: Uint8Array, off: number, p: number, end: number, v
   if (b0 >> 4 !== 6) return fail(v, DecodeStatus.TOO_SHORT, DecodeReason.IP_VERSION, b0 >> 4);
 
   const b1 = b[p + 1];
-  const payloadLen = (b[p + 4] << 8) | b[p + 5];
+  const payloadLen = u16(b, p + 4);
   v.ipVersion = 6;
   v.l3Offset = p - off;
   v.tos = ((b0 & 0x0f) << 4) | (b1 >> 4);
-  v.flowLabel = ((b1 & 0x0f) << 16) | (b[p + 2] << 8) | b[p + 3];
+  v.flowLabel = ((b1 & 0x0f) << 16) | u16(b, p + 2);
   v.ipLen = payloadLen + IPV6_HEADER;
   v.ttl = b[p + 7];
   for (let i = 0; i < 4; i++) {
     const s = p + 8 + 4 * i;
     const d = p + 24 + 4 * i;
-    v.src[i] = ((b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8) | b[s + 3]) >>> 0;
-    v.dst[i] = ((b[d] << 24) | (b[d + 1] << 16) | (b[d + 2] << 8) | b[d + 3]) >>> 0;
+    v.src[i] = u32(b, s);
+    v.dst[i] = u32(b, d);
   }
   v.status = DecodeStatus.OK;
 
@@ -84,7 +85,7 @@ export function decodeIpv6(b: Uint8Array, off: number, p: number, end: number, v
         break;
       case EXT_FRAGMENT: {
         if (l4End - q < FRAGMENT_HEADER) return truncatedAt(v, nh);
-        const field = (b[q + 2] << 8) | b[q + 3];
+        const field = u16(b, q + 2);
         if (field >> 3 !== 0) {
           // Later fragment: its transport header is in the first fragment. Keep the real protocol.
           v.fragment = Fragment.LATER;

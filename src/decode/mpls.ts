@@ -1,4 +1,5 @@
 /** MPLS label stacks (RFC 3032 §2.1), walked with bounds checks (softflowd's walk has none: its issues #66/#67). */
+import { u32 } from './bytes.js';
 import { MAX_MPLS_LABELS, type PacketView } from './packet.js';
 
 /** RFC 3032 §2.1: each label stack entry is 4 octets; S (bottom of stack) is bit 8 of the 32-bit entry. */
@@ -24,7 +25,7 @@ export const MPLS_TOO_DEEP = -2;
 export function walkMpls(b: Uint8Array, p: number, end: number, v: PacketView, keep: boolean): number {
   for (let n = 0; n < MAX_MPLS_WALK; n++) {
     if (end - p < MPLS_ENTRY) return MPLS_TRUNCATED;
-    const entry = ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
+    const entry = u32(b, p);
     p += MPLS_ENTRY;
     if (keep && v.mplsDepth < MAX_MPLS_LABELS) v.mpls[v.mplsDepth++] = entry;
     if ((entry & MPLS_BOTTOM_OF_STACK) !== 0) return p;

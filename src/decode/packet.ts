@@ -86,7 +86,10 @@ export class PacketView {
    */
   readonly src = new Uint32Array(4);
   readonly dst = new Uint32Array(4);
-  /** IP protocol number (IPv6: the upper-layer protocol after the extension headers). */
+  /**
+   * IP protocol number of the outer header: tunnels (GRE, IP-in-IP, 6in4) are not opened. IPv6: the protocol after
+   * the extension headers, AH included; for a later fragment the fragment header's next header (softflowd: 0).
+   */
   protocol = 0;
   /** Transport ports; for ICMP/ICMPv6 srcPort is 0 and dstPort is type*256+code, the NetFlow way. */
   srcPort = 0;
@@ -101,9 +104,12 @@ export class PacketView {
   flowLabel = 0;
   /** IP length from the header: IPv4 total length, IPv6 payload length + 40. */
   ipLen = 0;
-  /** softflowd's byte count: wire length minus the link header (VLAN tags included, MPLS shims not). */
+  /**
+   * softflowd's byte count: wire length minus the link header, where the link header includes VLAN tags, PPPoE,
+   * PPP and LLC/SNAP headers but not MPLS shims (nor what follows them). Ethernet padding is counted.
+   */
   linkOctets = 0;
-  /** Offset of the (outer) IP header in the captured bytes. */
+  /** Offset of the (outer) IP header from the packet's first captured byte (decodePacket's `off`). */
   l3Offset = 0;
   fragment: Fragment = Fragment.NONE;
   /** ICMP type and code (also in dstPort) when protocol is 1 or 58; else 0. */

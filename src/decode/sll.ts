@@ -2,7 +2,7 @@
  * LINKTYPE_LINUX_SLL (113): Linux "cooked" capture v1, 16-byte header
  * (https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html).
  */
-import { u16 } from './bytes.js';
+import { u16, u32 } from './bytes.js';
 import { decodeEncapsulated } from './encap.js';
 import { ETHER_MAX_LENGTH_FIELD } from './ethertypes.js';
 import { DecodeReason, DecodeStatus, type PacketView } from './packet.js';
@@ -55,7 +55,7 @@ export function decodeSllProtocol(
   // SLL records one address, the sender's; there is no destination MAC.
   if (arphrd === ARPHRD_ETHER && addrLen === MAC_LEN) {
     v.srcMacHi = u16(b, addr);
-    v.srcMacLo = ((b[addr + 2] << 24) | (b[addr + 3] << 16) | (b[addr + 4] << 8) | b[addr + 5]) >>> 0;
+    v.srcMacLo = u32(b, addr + 2);
   }
   if (protocol <= ETHER_MAX_LENGTH_FIELD && protocol !== LINUX_SLL_P_802_2) {
     return fail(v, DecodeStatus.NON_IP, DecodeReason.ETHERTYPE, protocol);

@@ -5,6 +5,7 @@
  * gives the ports. softflowd (1.1.0) takes nothing from a TCP header shorter than 20 captured bytes or a UDP
  * header shorter than 8; we take what the capture holds and set `truncated` when a field we report was cut.
  */
+import { u16 } from './bytes.js';
 import type { PacketView } from './packet.js';
 
 /** IANA protocol numbers (https://www.iana.org/assignments/protocol-numbers). */
@@ -38,8 +39,8 @@ export function decodeTransport(b: Uint8Array, p: number, end: number, proto: nu
   switch (proto) {
     case IPPROTO_TCP:
       if (avail >= PORTS_LEN) {
-        v.srcPort = (b[p] << 8) | b[p + 1];
-        v.dstPort = (b[p + 2] << 8) | b[p + 3];
+        v.srcPort = u16(b, p);
+        v.dstPort = u16(b, p + 2);
       }
       if (avail > TCP_FLAGS_OFFSET) v.tcpFlags = b[p + TCP_FLAGS_OFFSET];
       else v.truncated = true;
@@ -49,8 +50,8 @@ export function decodeTransport(b: Uint8Array, p: number, end: number, proto: nu
     case IPPROTO_UDPLITE:
     case IPPROTO_DCCP:
       if (avail >= PORTS_LEN) {
-        v.srcPort = (b[p] << 8) | b[p + 1];
-        v.dstPort = (b[p + 2] << 8) | b[p + 3];
+        v.srcPort = u16(b, p);
+        v.dstPort = u16(b, p + 2);
       } else {
         v.truncated = true;
       }
@@ -62,7 +63,7 @@ export function decodeTransport(b: Uint8Array, p: number, end: number, proto: nu
       if (avail >= ICMP_TYPE_CODE_LEN) {
         v.icmpType = b[p];
         v.icmpCode = b[p + 1];
-        v.dstPort = (b[p] << 8) | b[p + 1];
+        v.dstPort = u16(b, p);
       } else {
         v.truncated = true;
       }
