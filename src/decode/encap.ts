@@ -1,21 +1,27 @@
 /**
  * What may sit between a link header and IP, selected by ethertype: VLAN tags (802.1Q, 802.1ad and the old
  * 0x9100-style S-tags, stacked), PPPoE session headers, MPLS label stacks (with an Ethernet pseudowire inside),
- * and 802.2 LLC/SNAP. Ethernet, Linux SLL/SLL2, Cisco HDLC, PPP and PPPoE links all hand over to this one walk.
+ * 802.1ah provider backbone frames, Cisco MetaData (SGT) tags and 802.2 LLC/SNAP. Ethernet, Linux SLL/SLL2, Cisco HDLC, PPP and PPPoE links all hand over to this one walk.
  *
  * The walk is a loop, not recursion: every step either returns or moves forward by at least 4 bytes, and the
  * number of steps is bounded, so a hostile frame costs at most MAX_ENCAP_STEPS iterations.
  *
- * Byte count (`linkOctets`, softflowd's): the link header includes VLAN tags, PPPoE and LLC/SNAP headers; it
- * ends where MPLS begins, so label stack entries (and anything inside a pseudowire) count as payload.
+ * Byte count (`linkOctets`, softflowd's): the link header includes VLAN tags, PPPoE, LLC/SNAP, MetaData and
+ * 802.1ah headers (with the customer frame's header); it ends where MPLS begins, so label stack entries (and
+ * anything inside a pseudowire) count as payload.
+ *
+ * Frames inside frames (an 802.1ah customer frame, an Ethernet pseudowire) are walked to their IP packet, but
+ * their MACs, VLAN tags and labels are not recorded: those fields describe the link we captured on.
  */
 import { u16 } from './bytes.js';
 import {
   ETHER_MAX_LENGTH_FIELD,
   ETHERTYPE_IPV4,
   ETHERTYPE_IPV6,
+  ETHERTYPE_CISCO_METADATA,
   ETHERTYPE_MPLS,
   ETHERTYPE_MPLS_MULTICAST,
+  ETHERTYPE_PBB,
   ETHERTYPE_PPPOE_SESSION,
   ETHERTYPE_QINQ,
   ETHERTYPE_QINQ_OLD,
@@ -41,6 +47,10 @@ const PPPOE_SESSION_HEADER = 8;
 const LLC_SNAP_HEADER = 8;
 const LLC_SAP_SNAP = 0xaa;
 const LLC_UI = 0x03;
+/** IEEE 802.1ah: I-tag (PCP, DEI, UCA, reserved, 24-bit I-SID). */
+const PBB_ITAG = 4;
+/** Cisco MetaData: version, length, option, SGT, then the next ethertype. */
+const CISCO_METADATA_HEADER = 8;
 /** RFC 4385 §3: a pseudowire control word (first nibble 0) of 4 bytes follows the stack. */
 const PW_CONTROL_WORD = 4;
 /** IEEE 802.3: destination MAC, source MAC, ethertype. */
@@ -54,8 +64,7 @@ const MAX_ENCAP_STEPS = 32;
  *
  * MPLS payload: after the bottom of the stack the first nibble picks IPv4 (4) or IPv6 (6). A 0 nibble is an
  * RFC 4385 control word, and we then decode the pseudowire's payload as an Ethernet frame (RFC 4448), as tshark's
- * heuristic does, so that the customer's IP traffic becomes flows. The inner frame's MACs, VLAN tags and labels
- * are not recorded: those fields describe the link we captured on. Without a control word an Ethernet pseudowire
+ * heuristic does, so that the customer's IP traffic becomes flows. Without a control word an Ethernet pseudowire
  * cannot be told from IP by its bytes; it is taken as IP when its first nibble says so and is otherwise non-IP.
  */
 export function decodeEncapsulated(
@@ -101,6 +110,17 @@ export function decodeEncapsulated(
         if (type === 0) return nonIp(v, off, p, linkDone, DecodeReason.PPP_PROTOCOL, proto);
         break;
       }
+      case ETHERTYPE_CISCO_METADATA:
+        if (end - p < CISCO_METADATA_HEADER) return fail(v, DecodeStatus.TOO_SHORT, DecodeReason.LINK_TRUNCATED);
+        type = u16(b, p + 6);
+        p += CISCO_METADATA_HEADER;
+        break;
+      case ETHERTYPE_PBB:
+        if (end - p < PBB_ITAG + ETHER_HEADER) return fail(v, DecodeStatus.TOO_SHORT, DecodeReason.LINK_TRUNCATED);
+        type = u16(b, p + PBB_ITAG + 12);
+        p += PBB_ITAG + ETHER_HEADER;
+        inner = true;
+        break;
       case ETHERTYPE_MPLS:
       case ETHERTYPE_MPLS_MULTICAST: {
         if (!linkDone) {

@@ -10,6 +10,10 @@ export const ETHERTYPE_QINQ_OLD2 = 0x9200;
 export const ETHERTYPE_QINQ_OLD3 = 0x9300;
 export const ETHERTYPE_MPLS = 0x8847; // RFC 3032 §5
 export const ETHERTYPE_MPLS_MULTICAST = 0x8848; // RFC 3032 §5, RFC 5332 §4
+/** IEEE 802.1ah provider backbone bridging: a 4-byte I-tag (I-SID), then the customer's whole Ethernet frame. */
+export const ETHERTYPE_PBB = 0x88e7;
+/** Cisco MetaData (TrustSec SGT tag, draft-smith-kandula-sxp): 8 bytes, the next ethertype in its last two. */
+export const ETHERTYPE_CISCO_METADATA = 0x8909;
 export const ETHERTYPE_PPPOE_DISCOVERY = 0x8863; // RFC 2516 §4
 export const ETHERTYPE_PPPOE_SESSION = 0x8864; // RFC 2516 §4
 /** IEEE 802.3 §3.2.6: a type/length field up to 1500 is a length, and an 802.2 LLC header follows. */

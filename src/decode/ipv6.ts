@@ -19,9 +19,9 @@ const EXT_ROUTING = 43; // RFC 8200 §4.4
 const EXT_FRAGMENT = 44; // RFC 8200 §4.5
 const EXT_AH = 51; // RFC 4302 §2.2: length in 4-octet units, minus 2
 const EXT_DEST_OPTS = 60; // RFC 8200 §4.6
-const EXT_MOBILITY = 135; // RFC 6275 §6.1.1
-const EXT_HIP = 139; // RFC 7401 §5.1
-const EXT_SHIM6 = 140; // RFC 5533 §5.1
+// Mobility (135, RFC 6275 §6.1.1), HIP (139, RFC 7401 §5.1) and Shim6 (140, RFC 5533 §5.1) are in the IANA
+// extension-header registry, but their messages are followed by No Next Header (59): the header itself is what
+// the packet carries, so they end the chain and are the flow's protocol (as tshark and softflowd show them).
 /** RFC 8200 §4.5: fragment header is 8 bytes; offset is the top 13 bits of bytes 2-3, M is the low bit. */
 const FRAGMENT_HEADER = 8;
 /** Bytes an extension header must show before its next-header (byte 0) and length (byte 1) can be read. */
@@ -72,9 +72,6 @@ export function decodeIpv6(b: Uint8Array, off: number, p: number, end: number, v
       case EXT_HOP_BY_HOP:
       case EXT_ROUTING:
       case EXT_DEST_OPTS:
-      case EXT_MOBILITY:
-      case EXT_HIP:
-      case EXT_SHIM6:
         // RFC 8200 §4.3-4.6: Hdr Ext Len counts 8-octet units beyond the first 8.
         if (l4End - q < EXT_PREFIX) return truncatedAt(v, nh);
         len = (b[q + 1] + 1) << 3;
@@ -97,7 +94,7 @@ export function decodeIpv6(b: Uint8Array, off: number, p: number, end: number, v
         break;
       }
       default:
-        // Upper layer, ESP, No Next Header, or a header we do not know: the chain ends here. If the previous
+        // Upper layer, ESP, No Next Header, Mobility, or a header we do not know: the chain ends here. If the previous
         // extension header ran past the capture, q > l4End and decodeTransport reads nothing.
         v.protocol = nh;
         decodeTransport(b, q, l4End, nh, v);

@@ -128,4 +128,23 @@ describe('Ethernet (LINKTYPE 1)', () => {
     expect(words(v.dst)[0]).toBe(0x0aff0009);
     expect(v.l3Offset).toBe(14);
   });
+
+  it('walks an 802.1ah provider backbone frame to the customer IP packet, keeping the backbone link fields', () => {
+    const customer = cat(eth(0x8100, [0x0a, 0, 0, 0, 0, 1], [0x0a, 0, 0, 0, 0, 2]), tag(77, 0x0800), ipv4({ proto: 17, payload: udp(500, 4500) }));
+    const frame = cat(eth(0x88a8), tag(10, 0x88e7), [0, 0x01, 0x23, 0x45], customer);
+    const v = decode(frame, ETHERNET);
+    expect(v.status).toBe(DecodeStatus.OK);
+    expect([v.srcPort, v.dstPort]).toEqual([500, 4500]);
+    expect([v.vlan, v.vlanInner]).toEqual([10, 0]);
+    expect(v.srcMacLo).toBe(0x5e102030);
+    expect(v.l3Offset).toBe(14 + 4 + 4 + 14 + 4);
+    expect(v.linkOctets).toBe(frame.length - v.l3Offset);
+  });
+
+  it('skips a Cisco MetaData (SGT) header to the ethertype in its last two bytes', () => {
+    const frame = cat(eth(0x8909), [0x01, 0x01, 0x00, 0x01, 0x00, 0x0a], [0x86, 0xdd], ipv6({ nh: 6, payload: tcp(1, 2, 0x02) }));
+    const v = decode(frame, ETHERNET);
+    expect([v.status, v.ipVersion, v.tcpFlags, v.l3Offset]).toEqual([DecodeStatus.OK, 6, 0x02, 22]);
+    expect(decode(frame, ETHERNET, { caplen: 20 }).status).toBe(DecodeStatus.TOO_SHORT);
+  });
 });

@@ -86,6 +86,11 @@ describe('IPv6 (RFC 8200)', () => {
     expect(decode(ipv6({ nh: 0, payload: cat(ext(59, 8)) }), RAW).protocol).toBe(59);
   });
 
+  it('takes a Mobility header (whose payload is No Next Header) as the protocol, not 59', () => {
+    const bindingUpdate = cat([59, 1, 5, 0], new Array(12).fill(0));
+    expect(decode(ipv6({ nh: 0, payload: cat(ext(135, 8), bindingUpdate) }), RAW).protocol).toBe(135);
+  });
+
   it('stays OK when the capture ends inside the chain: protocol is the header it could not read past', () => {
     const pkt = ipv6({ nh: 0, payload: cat(ext(43, 8), ext(17, 16), udp(1, 2)) });
     const inHbh = decode(pkt, RAW, { caplen: 41 });

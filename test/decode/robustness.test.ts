@@ -29,6 +29,7 @@ const samples: [string, number, number[]][] = [
   ['QinQ IPv6 ext chain', 1, cat(eth(0x88a8), tag(1, 0x8100), tag(2, 0x86dd), ipv6({ nh: 0, payload: cat(ext(43, 16), fragHdr(60, 0, true), ext(51, 8), ah(17), udp(3, 4)) }))],
   ['MPLS pseudowire', 1, cat(eth(0x8847), mpls(1, false), mpls(2, true), [0, 0, 0, 0], eth(0x8100), tag(3, 0x0800), ipv4({ proto: 1, payload: icmp(8, 0) }))],
   ['PPPoE IPv6', 1, cat(eth(0x8864), [0x11, 0, 0, 1], be16(60), be16(0x0057), ipv6({ nh: 58, payload: icmp(135, 0) }))],
+  ['802.1ah and Cisco MetaData', 1, cat(eth(0x88e7), [0, 0, 0, 1], eth(0x8909), [1, 1, 0, 1, 0, 2], be16(0x0800), ipv4({ proto: 6, payload: tcp(1, 2, 0x10) }))],
   ['LLC/SNAP', 1, cat(eth(40), [0xaa, 0xaa, 3, 0, 0, 0, 8, 0], ipv4({ proto: 17, payload: udp(5, 6) }))],
   ['SLL', 113, cat(be16(0), be16(1), be16(6), MAC_A, [0, 0], be16(0x0800), ipv4({ proto: 132, payload: udp(7, 8) }))],
   ['SLL2', 276, cat(be16(0x86dd), be16(0), be32(1), be16(1), [0, 6], MAC_A, [0, 0], ipv6({ nh: 6, payload: tcp(9, 10, 2) }))],
