@@ -15,3 +15,11 @@ export function fail(message: string, code = 1): never {
 export function collect(value: string, previous: string[]): string[] {
   return previous.concat([value]);
 }
+
+/** A reader that stops early (`| head`) closes the pipe: that ends the output, it is not an error. */
+export function exitQuietlyOnClosedStdout(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    fail(`cannot write output: ${e.message}`);
+  });
+}

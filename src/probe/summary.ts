@@ -1,0 +1,25 @@
+/** The one-screen summary a pcap job prints when it is done. */
+import type { ProbeConfig } from './config.js';
+import type { FileJobResult } from './file-job.js';
+
+export function fileSummary(cfg: ProbeConfig, r: FileJobResult): string {
+  const st = r.table.stats;
+  const lines = [
+    `Packets read: ${r.packets}`,
+    `Packets processed: ${st.packetsProcessed}` + (st.nonSampled ? ` (${st.nonSampled} non-sampled)` : ''),
+    `Fragments: ${st.fragments}`,
+    `Ignored packets: ${st.ignored} (${st.nonIp} non-IP, ${st.tooShort} too short)`,
+    `Flows expired: ${st.flowsExpired} (${st.flowsForced} forced)`,
+  ];
+  if (r.exporter && r.transport) {
+    const e = r.exporter.stats;
+    lines.push(
+      `Flows exported: ${e.records} records in ${e.datagrams} datagrams to ${r.transport.collectors.join(', ')} ` +
+        `(NetFlow v${cfg.version}, ${r.transport.stats.failures} failures)`,
+    );
+    if (e.skippedNotIpv4) lines.push(`IPv6 records not exported (NetFlow v${cfg.version} carries IPv4 only): ${e.skippedNotIpv4}`);
+  } else {
+    lines.push(`Flow records printed: ${r.printed}`);
+  }
+  return lines.join('\n') + '\n';
+}
