@@ -46,6 +46,8 @@ const PPPOE_SESSION_HEADER = 8;
 /** RFC 1042: LLC (DSAP 0xaa, SSAP 0xaa, UI 0x03) and SNAP (OUI 00-00-00, ethertype): 8 bytes. */
 const LLC_SNAP_HEADER = 8;
 const LLC_SAP_SNAP = 0xaa;
+/** IEEE 802.2: DSAP, SSAP and a 1-byte (U-format) control field at least. */
+const LLC_MIN_HEADER = 3;
 const LLC_UI = 0x03;
 /** IEEE 802.1ah: I-tag (PCP, DEI, UCA, reserved, 24-bit I-SID). */
 const PBB_ITAG = 4;
@@ -151,6 +153,7 @@ export function decodeEncapsulated(
       default:
         if (type <= ETHER_MAX_LENGTH_FIELD) {
           // 802.3 length field: IP only when it comes as RFC 1042 SNAP with the ethertype OUI 00-00-00.
+          if (end - p < LLC_MIN_HEADER) return fail(v, DecodeStatus.TOO_SHORT, DecodeReason.LINK_TRUNCATED);
           if (
             end - p >= LLC_SNAP_HEADER &&
             b[p] === LLC_SAP_SNAP &&
@@ -164,7 +167,7 @@ export function decodeEncapsulated(
             p += LLC_SNAP_HEADER;
             break;
           }
-          return nonIp(v, off, p, linkDone, DecodeReason.LLC, p < end ? b[p] : 0);
+          return nonIp(v, off, p, linkDone, DecodeReason.LLC, b[p]);
         }
         // ARP, PPPoE discovery, LLDP, ...
         return nonIp(v, off, p, linkDone, DecodeReason.ETHERTYPE, type);

@@ -2,8 +2,10 @@
  * The link-layer decoders, keyed by LINKTYPE_ number (https://www.tcpdump.org/linktypes.html). Adding a link type
  * is a new file and one entry here.
  */
+import { decodeAtmRfc1483, LINKTYPE_ATM_RFC1483 } from './atm.js';
 import { decodeChdlc, LINKTYPE_C_HDLC } from './chdlc.js';
 import { decodeEthernet, LINKTYPE_ETHERNET } from './ethernet.js';
+import { decodeNflog, LINKTYPE_NFLOG } from './nflog.js';
 import { decodeLoop, decodeNull, LINKTYPE_LOOP, LINKTYPE_NULL } from './null.js';
 import type { DecodeStatus, PacketView } from './packet.js';
 import { decodePflog, LINKTYPE_PFLOG } from './pflog.js';
@@ -47,6 +49,7 @@ export const LINK_LAYERS: ReadonlyMap<number, LinkLayer> = new Map<number, LinkL
   [DLT_RAW_OPENBSD, { name: 'RAW', decode: decodeRaw }],
   [LINKTYPE_PPP_HDLC, { name: 'PPP_HDLC', decode: decodePppHdlc }],
   [LINKTYPE_PPP_ETHER, { name: 'PPP_ETHER', decode: decodePppEther }],
+  [LINKTYPE_ATM_RFC1483, { name: 'ATM_RFC1483', decode: decodeAtmRfc1483 }],
   [LINKTYPE_RAW, { name: 'RAW', decode: decodeRaw }],
   [LINKTYPE_C_HDLC, { name: 'C_HDLC', decode: decodeChdlc }],
   [LINKTYPE_LOOP, { name: 'LOOP', decode: decodeLoop }],
@@ -54,6 +57,7 @@ export const LINK_LAYERS: ReadonlyMap<number, LinkLayer> = new Map<number, LinkL
   [LINKTYPE_PFLOG, { name: 'PFLOG', decode: decodePflog }],
   [LINKTYPE_IPV4, { name: 'IPV4', decode: decodeRawIpv4 }],
   [LINKTYPE_IPV6, { name: 'IPV6', decode: decodeRawIpv6 }],
+  [LINKTYPE_NFLOG, { name: 'NFLOG', decode: decodeNflog }],
   [LINKTYPE_LINUX_SLL2, { name: 'LINUX_SLL2', decode: decodeSll2 }],
 ]);
 

@@ -77,6 +77,38 @@ describe('PFLOG (LINKTYPE 117)', () => {
   });
 });
 
+describe('NFLOG (LINKTYPE 239)', () => {
+  /** A TLV: length (including the 4-byte header) and type in little-endian host order, padded to 4 bytes. */
+  function tlv(type: number, value: number[]): number[] {
+    const len = 4 + value.length;
+    const pad = new Array((4 - (len % 4)) % 4).fill(0);
+    return cat([len & 0xff, len >> 8, type & 0xff, type >> 8], value, pad);
+  }
+
+  it('finds the packet in the NFULA_PAYLOAD TLV after the others, for IPv4 and IPv6', () => {
+    const prefix = tlv(10, [0x66, 0x77, 0x00]); // NFULA_PREFIX "fw", padded
+    const hwhdr = tlv(1, [0x08, 0x00, 3]); // NFULA_PACKET_HDR
+    const v = decode(cat([2, 0, 0, 1], hwhdr, prefix, tlv(9, ip4)), 239);
+    expect([v.status, v.ipVersion, v.dstPort]).toEqual([DecodeStatus.OK, 4, 53]);
+    expect(v.l3Offset).toBe(4 + 8 + 8 + 4);
+    expect(v.linkOctets).toBe(ip4.length);
+    const w = decode(cat([10, 0, 0, 1], tlv(9, ip6)), 239);
+    expect([w.status, w.ipVersion]).toEqual([DecodeStatus.OK, 6]);
+  });
+
+  it('reports a log message without a payload, or with a TLV length below 4, as TOO_SHORT', () => {
+    expect(decode(cat([2, 0, 0, 1], tlv(10, [0x61])), 239).status).toBe(DecodeStatus.TOO_SHORT);
+    expect(decode(cat([2, 0, 0, 1], [2, 0, 9, 0], ip4), 239).status).toBe(DecodeStatus.TOO_SHORT);
+  });
+});
+
+describe('ATM RFC 1483 (LINKTYPE 100)', () => {
+  it('reads IP after an LLC/SNAP header at the start of the frame', () => {
+    const v = decode(cat([0xaa, 0xaa, 0x03, 0, 0, 0, 0x86, 0xdd], ip6), 100);
+    expect([v.status, v.ipVersion, v.l3Offset]).toEqual([DecodeStatus.OK, 6, 8]);
+  });
+});
+
 describe('unknown link types', () => {
   it('report UNKNOWN_LINK with the link type', () => {
     const v = decode(ip4, 147);

@@ -39,6 +39,8 @@ const samples: [string, number, number[]][] = [
   ['Cisco HDLC', 104, cat([0x0f, 0], be16(0x86dd), ipv6({ nh: 17, payload: udp(1, 2) }))],
   ['PFLOG', 117, cat([61, 2], new Array(62).fill(0), ipv4({ proto: 1, payload: icmp(0, 0) }))],
   ['raw', 101, ipv4({ proto: 47, payload: [0, 0, 8, 0] })],
+  ['NFLOG', 239, cat([10, 0, 0, 0], [8, 0, 1, 0, 0x86, 0xdd, 0, 0], [48, 0, 9, 0], ipv6({ nh: 17, payload: udp(1, 2) }))],
+  ['ATM RFC 1483', 100, cat([0xaa, 0xaa, 3, 0, 0, 0, 8, 0], ipv4({ proto: 17, payload: udp(1, 2) }))],
 ];
 
 /** Every field decodePacket writes, for comparing two decodes. */
@@ -121,7 +123,7 @@ describe('decodePacket on hostile and truncated input', () => {
     const next = rng(0x5eed);
     const v = new PacketView();
     const w = new PacketView();
-    const linkTypes = [0, 1, 9, 12, 14, 50, 51, 101, 104, 108, 113, 117, 228, 229, 276];
+    const linkTypes = [0, 1, 9, 12, 14, 50, 51, 100, 101, 104, 108, 113, 117, 228, 229, 239, 276];
     const seen = new Set<DecodeStatus>();
     for (const linkType of linkTypes) {
       for (let i = 0; i < 10000; i++) {
