@@ -1,7 +1,8 @@
 /**
  * What may sit between a link header and IP, selected by ethertype: VLAN tags (802.1Q, 802.1ad and the old
  * 0x9100-style S-tags, stacked), PPPoE session headers, MPLS label stacks (with an Ethernet pseudowire inside),
- * 802.1ah provider backbone frames, Cisco MetaData (SGT) tags and 802.2 LLC/SNAP. Ethernet, Linux SLL/SLL2, Cisco HDLC, PPP and PPPoE links all hand over to this one walk.
+ * 802.1ah provider backbone frames, Cisco MetaData (SGT) tags and 802.2 LLC/SNAP. Ethernet, Linux SLL/SLL2,
+ * Cisco HDLC, ATM, PPP and PPPoE links all hand over to this one walk.
  *
  * The walk is a loop, not recursion: every step either returns or moves forward by at least 4 bytes, and the
  * number of steps is bounded, so a hostile frame costs at most MAX_ENCAP_STEPS iterations.

@@ -27,7 +27,6 @@ const FRAGMENT_HEADER = 8;
 /** Bytes an extension header must show before its next-header (byte 0) and length (byte 1) can be read. */
 const EXT_PREFIX = 2;
 
-
 /**
  * Decodes the IPv6 header at absolute offset `p` (packet starts at `off`, capture ends before `end`), walks the
  * extension headers and decodes the transport header.
@@ -94,8 +93,8 @@ export function decodeIpv6(b: Uint8Array, off: number, p: number, end: number, v
         break;
       }
       default:
-        // Upper layer, ESP, No Next Header, Mobility, or a header we do not know: the chain ends here. If the previous
-        // extension header ran past the capture, q > l4End and decodeTransport reads nothing.
+        // Upper layer, ESP, No Next Header, Mobility, or a header we do not know: the chain ends here. If the
+        // previous extension header ran past the capture, q > l4End and decodeTransport reads nothing.
         v.protocol = nh;
         decodeTransport(b, q, l4End, nh, v);
         return DecodeStatus.OK;

@@ -39,8 +39,15 @@ export function decodeLoop(b: Uint8Array, off: number, end: number, v: PacketVie
   return decodeFamily(b, off, off + NULL_HEADER, end, af, v);
 }
 
-/** Decodes the IP packet at `p` that a BSD address family `af` announces (also used by PFLOG). */
-export function decodeFamily(b: Uint8Array, off: number, p: number, end: number, af: number, v: PacketView): DecodeStatus {
+/** Decodes the IP packet at `p` that address family `af` announces (also used by PFLOG and NFLOG). */
+export function decodeFamily(
+  b: Uint8Array,
+  off: number,
+  p: number,
+  end: number,
+  af: number,
+  v: PacketView,
+): DecodeStatus {
   switch (af) {
     case AF_INET:
       return decodeIpv4(b, off, p, end, v);

@@ -29,7 +29,10 @@ export function decodeRawIpv6(b: Uint8Array, off: number, end: number, v: Packet
   return decodeIpv6(b, off, off, end, v);
 }
 
-/** IP of either version at absolute offset `p`, by its version nibble; the link promised IP, so any other is TOO_SHORT. */
+/**
+ * IP of either version at absolute offset `p`, by its version nibble; the link promised IP, so any other version
+ * is TOO_SHORT.
+ */
 export function decodeIpAt(b: Uint8Array, off: number, p: number, end: number, v: PacketView): DecodeStatus {
   if (p >= end) return fail(v, DecodeStatus.TOO_SHORT, DecodeReason.LINK_TRUNCATED);
   const version = b[p] >> 4;
