@@ -1,0 +1,67 @@
+/**
+ * The flowdump command as a user runs it (bin/flowdump.js): its errors are one line on stderr, with a non-zero
+ * exit, and they come before any flow file is opened. Reading files is the store's job (src/store/reader.ts).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const execFileP = promisify(execFile);
+const BIN = fileURLToPath(new URL('../../bin/flowdump.js', import.meta.url));
+const STORE_READER = fileURLToPath(new URL('../../src/store/reader.ts', import.meta.url));
+
+async function flowdump(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileP(process.execPath, [BIN, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('flowdump command line', () => {
+  it('reports a bad filter in one line naming the token and its column', async () => {
+    const r = await flowdump('-r', 'no-such-file', 'proto', 'tcp', 'and', 'port', 'foo');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('flowdump: filter: unexpected "foo" at column 20: expected a port number\n');
+    expect(r.stdout).toBe('');
+  }, 20_000);
+
+  it('-Z checks the filter and exits 0 when it is good', async () => {
+    expect(await flowdump('-Z', 'src net 10.0.0.0/8 and not (port 53 or flags R)')).toEqual({ code: 0, stdout: '', stderr: '' });
+    const bad = await flowdump('-Z', 'net 10.0.0.0/33');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe('flowdump: filter: network "10.0.0.0/33" at column 5: prefix length must be 1..32\n');
+  }, 20_000);
+
+  it('rejects bad -s, -o, -A, -n and -t values before looking for input', async () => {
+    const cases: Array<[string[], string]> = [
+      [['-s', 'srcip/octets'], 'flowdump: statistic "srcip/octets": unknown order "octets" (use flows, packets, bytes, pps, bps, bpp)\n'],
+      [['-o', 'xml'], 'flowdump: unknown output format "xml" (use line, long, extended, csv, json or fmt:<tags>)\n'],
+      [['-n', 'ten', '-s', 'srcip'], 'flowdump: -n ten: expected a whole number\n'],
+      [['-t', '2026/11/24.25:00'], 'flowdump: time window "2026/11/24.25:00": hour 25 is not 0..23\n'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await flowdump(...args);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(message);
+    }
+    const agg = await flowdump('-A', 'srcip,colour');
+    expect(agg.stderr).toMatch(/^flowdump: aggregation: unknown field "colour" \(use srcip, dstip, .*\)\n$/);
+  }, 40_000);
+
+  it('asks for input when there is none', async () => {
+    const r = await flowdump('proto', 'tcp');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('flowdump: no input: give -r FILE or -R DIR (see flowdump --help)\n');
+  }, 20_000);
+
+  it.skipIf(existsSync(STORE_READER))('says clearly that this build cannot read flow files yet', async () => {
+    const r = await flowdump('-r', '/nonexistent/flows.202611241950');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('flowdump: this build has no flow file reader (src/store/reader.ts), so -r/-R cannot be read\n');
+  }, 20_000);
+});
