@@ -1,9 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { durationString, fixed1, flagsString, formatDate, protoName, scaled } from '../../src/query/format.js';
 import { compileLayout, CSV_HEADER, csvRecord, FORMATS, jsonRecord, printerFor } from '../../src/query/output.js';
-import { runQuery } from '../../src/query/run.js';
+import type { QueryOptions } from '../../src/query/run.js';
 import { ArraySource } from '../../src/query/source.js';
-import { flow } from './records.js';
+import { flow, inUtc, queryLines } from './records.js';
 
 const plain = { plain: false };
 
@@ -21,21 +21,11 @@ const SECTION_5_5 = [
   flow({ src: '127.0.0.1', dst: '127.0.0.1', proto: 6, sport: 80, dport: 40000, flags: 0x1b, packets: 3, bytes: 1120, start: at('2026-11-24T19:42:47.791'), end: at('2026-11-24T19:42:47.811') }),
 ];
 
-async function run(opts: Parameters<typeof runQuery>[0], records = SECTION_5_5): Promise<string[]> {
-  let text = '';
-  await runQuery(opts, new ArraySource(records), { write: (s: string) => (text += s) });
-  return text.split('\n').slice(0, -1);
+function run(opts: QueryOptions): Promise<string[]> {
+  return queryLines(opts, new ArraySource(SECTION_5_5));
 }
 
-let savedTz: string | undefined;
-beforeEach(() => {
-  savedTz = process.env.TZ;
-  process.env.TZ = 'UTC';
-});
-afterEach(() => {
-  if (savedTz === undefined) delete process.env.TZ;
-  else process.env.TZ = savedTz;
-});
+inUtc();
 
 describe('line and long output', () => {
   it('prints nfdump\'s headers byte for byte (collectors.md §2.2)', () => {

@@ -1,5 +1,8 @@
-/** Test side: FlowRecords from a few readable fields, for the unit tests of the query code. */
+/** Test side: FlowRecords from a few readable fields, and queries run over them in UTC, for the unit tests. */
+import { afterEach, beforeEach } from 'vitest';
 import { parseAddr } from '../../src/decode/address.js';
+import { runQuery, type QueryOptions } from '../../src/query/run.js';
+import type { RecordSource } from '../../src/query/source.js';
 import { FlowRecord } from '../../src/wire/record.js';
 
 export interface FlowSpec {
@@ -57,4 +60,24 @@ export function flow(s: FlowSpec = {}): FlowRecord {
   r.revPackets = s.revPackets ?? 0;
   r.revOctets = s.revBytes ?? 0;
   return r;
+}
+
+/** Runs every test of the calling file with TZ=UTC (dates print in local time), restoring TZ afterwards. */
+export function inUtc(): void {
+  let saved: string | undefined;
+  beforeEach(() => {
+    saved = process.env.TZ;
+    process.env.TZ = 'UTC';
+  });
+  afterEach(() => {
+    if (saved === undefined) delete process.env.TZ;
+    else process.env.TZ = saved;
+  });
+}
+
+/** runQuery's output as lines. */
+export async function queryLines(opts: QueryOptions, source: RecordSource): Promise<string[]> {
+  let text = '';
+  await runQuery(opts, source, { write: (s: string) => (text += s) });
+  return text.split('\n').slice(0, -1);
 }

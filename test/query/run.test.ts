@@ -1,10 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FilterError } from '../../src/query/lexer.js';
 import { planQuery, runQuery, type QueryOptions } from '../../src/query/run.js';
 import { ArraySource, type RecordSource } from '../../src/query/source.js';
 import { parseTimeWindow } from '../../src/query/window.js';
 import type { FlowRecord } from '../../src/wire/record.js';
-import { flow } from './records.js';
+import { flow, inUtc, queryLines } from './records.js';
 
 /** A source that counts what it hands out, and can fail if it is read at all. */
 class CountingSource implements RecordSource {
@@ -23,11 +23,6 @@ class CountingSource implements RecordSource {
   }
 }
 
-async function lines(opts: QueryOptions, source: RecordSource): Promise<string[]> {
-  let text = '';
-  await runQuery(opts, source, { write: (s: string) => (text += s) });
-  return text.split('\n').slice(0, -1);
-}
 
 const utc = (s: string): number => Date.parse(s + 'Z');
 const FLOWS = [
@@ -37,15 +32,7 @@ const FLOWS = [
   flow({ proto: 1, dport: 2048, start: utc('2026-11-24T19:42:52.790'), end: utc('2026-11-24T19:42:55.790') }),
 ];
 
-let savedTz: string | undefined;
-beforeEach(() => {
-  savedTz = process.env.TZ;
-  process.env.TZ = 'UTC';
-});
-afterEach(() => {
-  if (savedTz === undefined) delete process.env.TZ;
-  else process.env.TZ = savedTz;
-});
+inUtc();
 
 describe('runQuery', () => {
   it('checks every option before it reads a single record', async () => {
@@ -69,19 +56,19 @@ describe('runQuery', () => {
 
   it('-c N stops reading once N flows have passed', async () => {
     const src = new CountingSource(FLOWS);
-    const out = await lines({ limit: 1, filter: 'proto udp or proto icmp', quiet: true }, src);
+    const out = await queryLines({ limit: 1, filter: 'proto udp or proto icmp', quiet: true }, src);
     expect(out).toHaveLength(1);
     expect(out[0]).toContain(' UDP ');
     expect(src.served).toBe(2);
   });
 
   it('counts every record read as processed, and reports the source\'s bytes read', async () => {
-    const out = await lines({ filter: 'proto tcp' }, new CountingSource(FLOWS));
+    const out = await queryLines({ filter: 'proto tcp' }, new CountingSource(FLOWS));
     expect(out).toContain('Total flows processed: 4, passed: 2, Blocks skipped: 0, Bytes read: 4242');
   });
 
   it('-t keeps only flows wholly inside the window, and the footer shows the window', async () => {
-    const out = await lines({ window: '2026/11/24.19:42:48-2026/11/24.19:42:50' }, new ArraySource(FLOWS));
+    const out = await queryLines({ window: '2026/11/24.19:42:48-2026/11/24.19:42:50' }, new ArraySource(FLOWS));
     // The UDP flow ends at :50.790, after the end second, so only the zero-length flow at :50.000 is inside.
     expect(out.filter((l) => l.startsWith('2026-'))).toHaveLength(1);
     expect(out.find((l) => l.startsWith('2026-'))).toContain(':443');
@@ -89,12 +76,12 @@ describe('runQuery', () => {
   });
 
   it('a single -t time is a start with no end', async () => {
-    const out = await lines({ window: '2026/11/24.19:42:48', quiet: true }, new ArraySource(FLOWS));
+    const out = await queryLines({ window: '2026/11/24.19:42:48', quiet: true }, new ArraySource(FLOWS));
     expect(out).toHaveLength(3);
   });
 
   it('-s with no flow passing says so, then prints the empty table', async () => {
-    const out = await lines({ stats: ['srcip'], filter: 'proto 99' }, new ArraySource(FLOWS));
+    const out = await queryLines({ stats: ['srcip'], filter: 'proto 99' }, new ArraySource(FLOWS));
     expect(out.slice(0, 4)).toEqual([
       'No matching flows',
       'Top 10 Src IP Addr ordered by flows:',
@@ -104,7 +91,7 @@ describe('runQuery', () => {
   });
 
   it('an empty source gives nfdump\'s empty footer', async () => {
-    const out = await lines({}, new ArraySource([]));
+    const out = await queryLines({}, new ArraySource([]));
     expect(out.slice(0, 4)).toEqual([
       'Date first seen             Duration     Proto      Src IP Addr:Port          Dst IP Addr:Port   Packets    Bytes Flows',
       'No matching flows',
@@ -114,17 +101,17 @@ describe('runQuery', () => {
   });
 
   it('-A with -o csv and json prints the merged records in those formats', async () => {
-    const csv = await lines({ aggregate: 'proto', format: 'csv', quiet: true }, new ArraySource(FLOWS));
+    const csv = await queryLines({ aggregate: 'proto', format: 'csv', quiet: true }, new ArraySource(FLOWS));
     expect(csv).toHaveLength(3);
     expect(csv[0].split(',')[7]).toBe('TCP');
     expect(csv[0].split(',')[12]).toBe('80'); // bytes of the two TCP flows
-    const json = await lines({ aggregate: 'proto', format: 'json' }, new ArraySource(FLOWS));
+    const json = await queryLines({ aggregate: 'proto', format: 'json' }, new ArraySource(FLOWS));
     expect(JSON.parse(json[0])).toMatchObject({ proto: 6, flows: 2, in_packets: 2 });
   });
 
   it('-a merges on the 5-tuple', async () => {
     const twice = [...FLOWS, FLOWS[0]];
-    const out = await lines({ aggregate: 'srcip,dstip,srcport,dstport,proto', quiet: true }, new ArraySource(twice));
+    const out = await queryLines({ aggregate: 'srcip,dstip,srcport,dstport,proto', quiet: true }, new ArraySource(twice));
     expect(out).toHaveLength(4);
     expect(out[0]).toMatch(/ 2$/);
   });

@@ -1,10 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compileLayout } from '../../src/query/output.js';
-import { runQuery } from '../../src/query/run.js';
+import type { QueryOptions } from '../../src/query/run.js';
 import { ArraySource } from '../../src/query/source.js';
 import { Aggregator, aggregationLayout, parseAggregation, parseStatSpec, StatTable } from '../../src/query/stats.js';
 import type { FlowRecord } from '../../src/wire/record.js';
-import { flow, T0 } from './records.js';
+import { flow, inUtc, queryLines, T0 } from './records.js';
 
 /**
  * The six flows of collectors.md §5.3 (softflowd v9 → nfcapd, with the 49.7-day time wrap nfcapd stored), whose
@@ -20,10 +20,8 @@ const SECTION_5_3 = [
   flow({ src: '127.0.0.1', dst: '127.0.0.1', proto: 6, sport: 80, dport: 40000, flags: 0x1b, packets: 3, bytes: 1120, start: at('2027-01-13T12:45:34.645'), end: at('2027-01-13T12:45:34.665') }),
 ];
 
-async function run(opts: Parameters<typeof runQuery>[0], records: FlowRecord[]): Promise<string[]> {
-  let text = '';
-  await runQuery(opts, new ArraySource(records), { write: (s: string) => (text += s) });
-  return text.split('\n').slice(0, -1);
+function run(opts: QueryOptions, records: FlowRecord[]): Promise<string[]> {
+  return queryLines(opts, new ArraySource(records));
 }
 
 function table(spec: string, records: FlowRecord[]): StatTable {
@@ -32,15 +30,7 @@ function table(spec: string, records: FlowRecord[]): StatTable {
   return t;
 }
 
-let savedTz: string | undefined;
-beforeEach(() => {
-  savedTz = process.env.TZ;
-  process.env.TZ = 'UTC';
-});
-afterEach(() => {
-  if (savedTz === undefined) delete process.env.TZ;
-  else process.env.TZ = savedTz;
-});
+inUtc();
 
 describe('top-N statistics (-s)', () => {
   it('prints nfdump\'s title, header and rows (the untied rows of collectors.md §5.7)', async () => {
