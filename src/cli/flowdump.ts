@@ -16,7 +16,8 @@ const program = new Command('flowdump')
   .version(VERSION, '--version', 'print the program version')
   .option('-r, --read <file>', 'read this flow file; repeatable', collect, [])
   .option('-R, --read-dir <dir>', 'read every flow file in this directory, oldest first; repeatable', collect, [])
-  .option('-t, --time <window>', 'only flows wholly inside yyyy/MM/dd.hh:mm:ss[-yyyy/MM/dd.hh:mm:ss] (local time)')
+  .option('-t, --time <window>', 'only flows wholly inside START[-END], each yyyy/MM/dd.hh:mm:ss in local time ' +
+    '(trailing parts may be left out; START alone means from then on)')
   .option('-f, --filter-file <file>', 'read the filter from this file (# starts a comment)')
   .option('-o, --output <format>', 'line, long, extended, csv, json (NDJSON) or fmt:<%tags>', 'line')
   .option('-s, --stat <element[/order]>', 'top-N statistic: srcip dstip ip srcport dstport port proto ... ' +

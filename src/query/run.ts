@@ -71,7 +71,7 @@ class LineWriter {
 }
 
 /** A checked query, ready to run once over one source. */
-interface Plan {
+export interface QueryPlan {
   match: (r: FlowRecord) => boolean;
   window: { startMs: number; endMs: number } | null;
   format: string;
@@ -88,7 +88,7 @@ interface Plan {
  * Checks every option and compiles the filter, throwing an Error with a one-line message for the first thing
  * wrong. runQuery does this itself; the CLI calls it first so that a typo is reported before any file is opened.
  */
-export function planQuery(opts: QueryOptions): Plan {
+export function planQuery(opts: QueryOptions): QueryPlan {
   const match = compileFilter(opts.filter ?? '');
   const window = opts.window ? parseTimeWindow(opts.window) : null;
   const text: TextOptions = { plain: opts.plain ?? false };
