@@ -3,6 +3,7 @@
  * templates at the start and on a refresh schedule, and each finished datagram handed to the transport.
  */
 import type { FlowRecord, FlowSink } from '../wire/record.js';
+import { recordMs } from '../wire/time.js';
 import { V5Encoder } from '../wire/v5.js';
 import { V9Encoder } from '../wire/v9.js';
 import { IpfixEncoder } from '../wire/ipfix.js';
@@ -14,6 +15,20 @@ export type ExportVersion = 1 | 5 | 9 | 10;
 export const TEMPLATE_EVERY_DATAGRAMS = 16;
 /** And, so that a collector restarted on a quiet link learns them soon, at least this often (export clock). */
 export const TEMPLATE_EVERY_MS = 60_000;
+
+/**
+ * sysUpTime and the First/Last fields of v1/v5/v9 are u32 milliseconds from the exporter's boot, so they wrap
+ * after 49.7 days (softflowd issue #52). Before the uptime gets near that, the boot time moves forward (as if
+ * the probe had restarted) so no value ever wraps.
+ */
+const UPTIME_LIMIT = 2 ** 32;
+const REBASE_AT = UPTIME_LIMIT - 2 ** 30;
+const REBASE_TO = 2 ** 30;
+/**
+ * A boot time this far before the first packet: nfcapd 1.7.1 reads First = Last = sysUpTime = 0 as "no time" and
+ * stores the epoch, so no relative time may be 0.
+ */
+export const BOOT_LEAD_MS = 1000;
 
 export interface ExporterOptions {
   version: ExportVersion;
@@ -53,6 +68,10 @@ export class FlowExporter implements FlowSink {
   private templatesAtMs = -Infinity;
   private templatesDue = true;
   private templatesInOpen = false;
+  /** v1/v5/v9 with sysUpTime-relative times: every record of a datagram must lie in [boot, boot + 2^32 ms). */
+  private readonly relative: boolean;
+  private dgBoot = 0;
+  private booted = false;
 
   constructor(
     private readonly out: DatagramSink,
@@ -79,15 +98,21 @@ export class FlowExporter implements FlowSink {
     } else {
       throw new RangeError(`unsupported NetFlow version ${String(v)} (1, 5, 9 or 10)`);
     }
+    this.relative = v !== 10 && (options.time === undefined || options.time === 'uptime');
   }
 
   /**
-   * Sets the export clock: "now" for message headers and the exporter's boot time that sysUpTime counts from.
-   * With -r both come from the capture (last and first packet), so a collector shows when the traffic happened.
+   * Sets the export clock: "now" for message headers, and (on the first call) the boot time sysUpTime counts
+   * from. With -r both come from the capture (latest and first packet), so a collector shows when the traffic
+   * happened.
    */
   setClock(nowMs: number, bootMs: number): void {
     this.nowMs = nowMs;
-    this.bootMs = bootMs;
+    if (!this.booted) {
+      this.booted = true;
+      this.bootMs = bootMs;
+    }
+    if (this.nowMs - this.bootMs >= REBASE_AT) this.bootMs = this.nowMs - REBASE_TO;
   }
 
   /** Puts the templates in the next datagram (softflowctl send-template, expire-all). */
@@ -96,6 +121,7 @@ export class FlowExporter implements FlowSink {
   }
 
   onFlow(rec: FlowRecord): void {
+    if (this.relative) this.fitTimeWindow(rec);
     if (this.v5) {
       if (!this.open) this.begin();
       if (!this.v5.addRecord(rec)) {
@@ -138,14 +164,33 @@ export class FlowExporter implements FlowSink {
   }
 
 
-  private begin(): void {
+  /**
+   * Makes sure the record's times can be written relative to the datagram's boot time. A record that started
+   * before it (a capture whose clock jumps back, concatenated captures) or ends 2^32 ms after it gets a datagram
+   * of its own, whose boot time is the record's start; collectors compute boot = header time - sysUpTime for
+   * each datagram, so every record still decodes to its own times.
+   */
+  private fitTimeWindow(rec: FlowRecord): void {
+    const start = recordMs(rec, false);
+    const end = recordMs(rec, true);
+    if (this.open && start >= this.dgBoot && end - this.dgBoot < UPTIME_LIMIT) return;
+    if (this.open) this.flush();
+    let boot = this.bootMs;
+    if (start < boot || end - boot >= UPTIME_LIMIT || this.nowMs - boot >= UPTIME_LIMIT) boot = start - BOOT_LEAD_MS;
+    this.begin(boot);
+  }
+
+  private begin(boot = this.bootMs): void {
     this.open = true;
+    this.dgBoot = boot;
+    // The header time must not precede the boot time nor be 2^32 ms after it.
+    const now = this.nowMs >= boot && this.nowMs - boot < UPTIME_LIMIT ? this.nowMs : boot;
     if (this.v5) {
-      this.v5.beginMessage(this.nowMs, this.bootMs);
+      this.v5.beginMessage(now, boot);
       return;
     }
     const m = this.msg!;
-    m.beginMessage(this.nowMs, this.bootMs);
+    m.beginMessage(now, boot);
     this.templatesInOpen = false;
     const due =
       this.templatesDue ||

@@ -5,7 +5,7 @@
 import { openFile } from '../capture/file.js';
 import { PacketView } from '../decode/packet.js';
 import { FlowTable } from '../flow/table.js';
-import { FlowExporter } from '../export/exporter.js';
+import { FlowExporter, BOOT_LEAD_MS } from '../export/exporter.js';
 import { UdpTransport } from '../export/transport.js';
 import type { FlowSink } from '../wire/record.js';
 import { pumpBatch, type PacketConsumer } from './pump.js';
@@ -69,7 +69,7 @@ export async function runFileJob(cfg: ProbeConfig, log: (line: string) => void):
     onPacket(v) {
       if (!table.sample()) return;
       if (v.tsSec !== clockSec) {
-        if (bootMs < 0) bootMs = v.tsSec * 1000 + Math.floor(v.tsNsec / 1e6);
+        if (bootMs < 0) bootMs = v.tsSec * 1000 + Math.floor(v.tsNsec / 1e6) - BOOT_LEAD_MS;
         clockSec = v.tsSec;
         exporter?.setClock(v.tsSec * 1000 + Math.floor(v.tsNsec / 1e6), bootMs);
         // Idle and FIN/RST timeouts on the capture's clock, as a live probe would have applied them.
