@@ -24,7 +24,7 @@ import { DecodeStatus, Fragment, MAX_MPLS_LABELS, type PacketView } from '../dec
 import { FlowRecord, type FlowSink } from '../wire/record.js';
 import { DEFAULT_TIMEOUTS, END_REASON, ExpiryRule, OVERBYTES_LIMIT, Reason, type Timeouts } from './expiry.js';
 import { FlowStats } from './stats.js';
-import { copyF64, copyI32, copyU32 } from './arrays.js';
+import { carry } from './arrays.js';
 import { ExpiryWheel } from './wheel.js';
 
 /** softflowd's `-T` levels. `port` is the same as `full` there (no case in its switch), and here. */
@@ -127,7 +127,7 @@ const K_VLAN = 10;
 const K_MACHI = 11;
 const K_MAC0LO = 12;
 const K_MAC1LO = 13;
-/** Key words stored in the row; the MPLS labels follow them in the scratch key and live in `labels`. */
+/** Key words stored in the row; the MPLS labels follow them in the scratch key and live in `mplsLabels`. */
 const K_FIXED = 14;
 const R_FLAGS = 14;
 const R_EXPIRES = 15;
@@ -185,13 +185,13 @@ export class FlowTable {
   private u32: Uint32Array = new Uint32Array(0);
   private f64: Float64Array = new Float64Array(0);
   // Cold, per flow.
-  private labels: Uint32Array = new Uint32Array(0);
+  private mplsLabels: Uint32Array = new Uint32Array(0);
   private flowHash: Int32Array = new Int32Array(0);
   private seq: Float64Array = new Float64Array(0);
   // Cold, per direction (index 2*flow + half).
   private firstS: Float64Array = new Float64Array(0);
   private firstNs: Uint32Array = new Uint32Array(0);
-  private label: Uint32Array = new Uint32Array(0);
+  private flowLabel: Uint32Array = new Uint32Array(0);
 
   private free: Int32Array = new Int32Array(0);
   private freeTop = 0;
@@ -411,11 +411,12 @@ export class FlowTable {
     const fb = f * ROW_F64;
     const f64 = this.f64;
     const flagsTos = u32[b + R_FLAGS];
-    let nextFlagsTos = flagsTos | (this.pktFlags << (half << 3));
+    // >>> 0 keeps it unsigned like the stored word, which has bit 31 set when half 1's ToS is 0x80 or more.
+    let nextFlagsTos = (flagsTos | (this.pktFlags << (half << 3))) >>> 0;
     if (f64[fb + F_PKTS + half] === 0) {
-      nextFlagsTos |= v.tos << (16 + (half << 3));
+      nextFlagsTos = (nextFlagsTos | (v.tos << (16 + (half << 3)))) >>> 0;
       const d = (f << 1) | half;
-      this.label[d] = v.flowLabel;
+      this.flowLabel[d] = v.flowLabel;
       this.firstS[d] = u32[b + R_LAST_S + half] = sec;
       this.firstNs[d] = u32[b + R_LAST_NS + half] = nsec;
     } else if (sec > u32[b + R_LAST_S + half] || (sec === u32[b + R_LAST_S + half] && nsec > u32[b + R_LAST_NS + half])) {
@@ -543,7 +544,7 @@ export class FlowTable {
       if (depth === 0) return f;
       const lb = f * MAX_LABELS;
       j = 0;
-      while (j < depth && this.labels[lb + j] === key[K_FIXED + j]) j++;
+      while (j < depth && this.mplsLabels[lb + j] === key[K_FIXED + j]) j++;
       if (j === depth) return f;
     }
   }
@@ -561,12 +562,12 @@ export class FlowTable {
     const key = this.key;
     for (let j = 0; j < K_FIXED; j++) u32[b + j] = key[j];
     const lb = f * MAX_LABELS;
-    for (let j = 0; j < MAX_LABELS; j++) this.labels[lb + j] = j < this.keyDepth ? key[K_FIXED + j] : 0;
+    for (let j = 0; j < MAX_LABELS; j++) this.mplsLabels[lb + j] = j < this.keyDepth ? key[K_FIXED + j] : 0;
     u32[b + R_START] = u32[b + R_LAST] = sec;
     const d = f << 1;
     this.firstS[d] = this.firstS[d + 1] = 0;
     this.firstNs[d] = this.firstNs[d + 1] = 0;
-    this.label[d] = this.label[d + 1] = 0;
+    this.flowLabel[d] = this.flowLabel[d + 1] = 0;
     this.flowHash[f] = h;
     this.seq[f] = this.nextSeq++;
 
@@ -675,7 +676,7 @@ export class FlowTable {
     r.protocol = (meta >>> 8) & 0xff;
     const depth = (meta >>> 16) & 0xff;
     r.mplsDepth = depth;
-    for (let i = 0; i < MAX_LABELS; i++) r.mpls[i] = this.labels[f * MAX_LABELS + i];
+    for (let i = 0; i < MAX_LABELS; i++) r.mpls[i] = this.mplsLabels[f * MAX_LABELS + i];
     r.vlan = u32[b + K_VLAN] >>> 16;
     r.postVlan = 0;
     r.endReason = endReason;
@@ -714,7 +715,7 @@ export class FlowTable {
     r.octets = this.f64[fb + F_OCTS + h];
     r.tcpFlags = (flagsTos >>> (h << 3)) & 0xff;
     r.tos = (flagsTos >>> (16 + (h << 3))) & 0xff;
-    r.flowLabel = this.label[d];
+    r.flowLabel = this.flowLabel[d];
     r.startSec = this.firstS[d];
     r.startNsec = this.firstNs[d];
     r.endSec = u32[b + R_LAST_S + h];
@@ -750,7 +751,7 @@ export class FlowTable {
         octets: this.f64[f * ROW_F64 + F_OCTS + h],
         tcpFlags: (flagsTos >>> (h << 3)) & 0xff,
         tos: (flagsTos >>> (16 + (h << 3))) & 0xff,
-        flowLabel: this.label[d],
+        flowLabel: this.flowLabel[d],
         firstSec: this.firstS[d],
         firstNsec: this.firstNs[d],
         lastSec: k[b + R_LAST_S + h],
@@ -773,7 +774,7 @@ export class FlowTable {
       vlanInner: k[b + K_VLAN] & 0xffff,
       macHi: [k[b + K_MACHI] >>> 16, k[b + K_MACHI] & 0xffff],
       macLo: [k[b + K_MAC0LO], k[b + K_MAC1LO]],
-      mpls: Array.from(this.labels.subarray(f * MAX_LABELS, f * MAX_LABELS + depth)),
+      mpls: Array.from(this.mplsLabels.subarray(f * MAX_LABELS, f * MAX_LABELS + depth)),
       expiresAt: k[b + R_EXPIRES],
       reason: k[b + R_PENDING] as Reason,
     };
@@ -788,12 +789,12 @@ export class FlowTable {
     new Uint32Array(rows).set(this.u32);
     this.u32 = new Uint32Array(rows);
     this.f64 = new Float64Array(rows);
-    this.labels = copyU32(this.labels, cap * MAX_LABELS);
-    this.flowHash = copyI32(this.flowHash, cap);
-    this.seq = copyF64(this.seq, cap);
-    this.firstS = copyF64(this.firstS, 2 * cap);
-    this.firstNs = copyU32(this.firstNs, 2 * cap);
-    this.label = copyU32(this.label, 2 * cap);
+    this.mplsLabels = carry(this.mplsLabels, new Uint32Array(cap * MAX_LABELS));
+    this.flowHash = carry(this.flowHash, new Int32Array(cap));
+    this.seq = carry(this.seq, new Float64Array(cap));
+    this.firstS = carry(this.firstS, new Float64Array(2 * cap));
+    this.firstNs = carry(this.firstNs, new Uint32Array(2 * cap));
+    this.flowLabel = carry(this.flowLabel, new Uint32Array(2 * cap));
     this.wheel.grow(cap);
     this.out = new Int32Array(cap);
 

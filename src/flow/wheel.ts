@@ -11,7 +11,7 @@
  * softflowd's exact (expiresAt, flow_seq) order (eviction, dump, flush) sort what they take.
  */
 
-import { copyF64, copyI32 } from './arrays.js';
+import { carry } from './arrays.js';
 
 const SLOTS = 4096; // > the default tcp/general timeout of 3600 s, so default flows never wait in LATER
 const MASK = SLOTS - 1;
@@ -49,10 +49,10 @@ export class ExpiryWheel {
 
   grow(capacity: number): void {
     const old = this.listOf.length;
-    this.expiresAt = copyF64(this.expiresAt, capacity);
-    this.next = copyI32(this.next, capacity);
-    this.prev = copyI32(this.prev, capacity);
-    this.listOf = copyI32(this.listOf, capacity);
+    this.expiresAt = carry(this.expiresAt, new Float64Array(capacity));
+    this.next = carry(this.next, new Int32Array(capacity));
+    this.prev = carry(this.prev, new Int32Array(capacity));
+    this.listOf = carry(this.listOf, new Int32Array(capacity));
     this.listOf.fill(NONE, old);
     this.scratch = new Int32Array(capacity);
     this.seqScratch = new Float64Array(capacity);
