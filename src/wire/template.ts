@@ -493,6 +493,12 @@ export abstract class MessageEncoder {
   private finished = false;
   private readonly flowPlans: RecordPlan<FlowRecord>[];
   private readonly optionsRecord = new OptionsRecord();
+  /**
+   * Whether the template block carries the options template and its record. IPFIX leaves them out when they
+   * would say nothing (no sampling, absolute times): nfcapd 1.7.1 does not count options data records in its
+   * IPFIX sequence check (RFC 7011 §3.1 says to), so each one would show as a sequence failure there.
+   */
+  readonly withOptions: boolean;
 
   constructor(
     readonly flavor: Flavor,
@@ -516,6 +522,7 @@ export abstract class MessageEncoder {
     this.options = o;
     this.templates = flowTemplates(flavor, o);
     this.optionsTemplate = optionsTemplate(flavor, o);
+    this.withOptions = flavor.version === 9 || o.samplingInterval > 1 || o.time === 'uptime';
     this.flowPlans = this.templates.map((t) => t.flowPlan());
     const need = flavor.headerLength + this.templateBlockLength() + 4 + 3 + Math.max(...this.templates.map((t) => t.fixedLength));
     if (!(o.maxDatagram >= need && o.maxDatagram <= 65507)) {
@@ -537,7 +544,7 @@ export abstract class MessageEncoder {
   templateBlockLength(): number {
     let n = 4;
     for (const t of this.templates) n += t.wireLength();
-    n += 4 + pad4(this.optionsTemplate.wireLength()) + 4 + pad4(this.optionsTemplate.fixedLength);
+    if (this.withOptions) n += 4 + pad4(this.optionsTemplate.wireLength()) + 4 + pad4(this.optionsTemplate.fixedLength);
     return n;
   }
 
@@ -572,6 +579,7 @@ export abstract class MessageEncoder {
     this.openSet(this.flavor.templateSetId);
     for (const t of this.templates) this.writeTemplateRecord(t);
     this.closeSet();
+    if (!this.withOptions) return true;
     this.openSet(this.flavor.optionsSetId);
     this.writeTemplateRecord(this.optionsTemplate);
     this.closeSet();
