@@ -1,0 +1,123 @@
+/**
+ * The flowprobe command end to end: `flowprobe -r FILE -n 127.0.0.1:P -v 5|9|10` as a real process, judged by a
+ * real nfcapd (every flow stored, 0 sequence errors, 0 bad packets) and by tshark (every export datagram
+ * decodes with no malformed or expert-error field).
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFile, execFileSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { startNfcapd } from '../helpers/nfcapd.js';
+import { writePcap } from '../helpers/pcapwrite.js';
+import { tsharkFrames } from '../helpers/tshark.js';
+
+const execFileP = promisify(execFile);
+const ROOT = path.resolve(__dirname, '../..');
+const FLOWPROBE = path.join(ROOT, 'bin/flowprobe.js');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fp-export-'));
+let big = '';
+
+beforeAll(() => {
+  big = path.join(tmp, 'genpcap-50k.pcap');
+  execFileSync('python3', [path.resolve(ROOT, '../shared/tools/genpcap.py'), big, '--packets', '50000', '--flows', '5000', '--seed', '3']);
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function flowprobe(args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return execFileP(process.execPath, [FLOWPROBE, ...args], { timeout: 120_000 });
+}
+
+const VERSIONS: [string, string[]][] = [
+  ['NetFlow v5', ['-v', '5']],
+  ['NetFlow v9', ['-v', '9']],
+  ['IPFIX', ['-v', '10']],
+];
+
+describe('nfcapd accepts every export', () => {
+  it.each(VERSIONS)('%s: all flows stored, 0 sequence errors, 0 bad packets', async (_name, args) => {
+    // A default-sized socket buffer: flowprobe's pacing must keep a loopback nfcapd from losing anything.
+    const nf = await startNfcapd();
+    try {
+      const { stdout } = await flowprobe(['-r', big, '-n', `127.0.0.1:${nf.port}`, ...args, '--no-progress']);
+      const exported = Number(/Flows exported: (\d+) records/.exec(stdout)?.[1]);
+      expect(exported).toBeGreaterThan(5000);
+      const flows = await nf.flows();
+      expect(flows.length).toBe(exported);
+      expect(nf.log()).toMatch(new RegExp(`Flows: ${exported}, .*Sequence Errors: 0, Bad Packets: 0`));
+    } finally {
+      await nf.cleanup();
+    }
+  }, 180_000);
+});
+
+describe('tshark decodes every export datagram', () => {
+  it.each(VERSIONS)('%s: no malformed frames, no expert errors', async (_name, args) => {
+    let total = 0;
+    // One export stream per run (each run starts its own sequence numbers), each judged on its own.
+    for (const f of ['pcapplusplus-example2.pcap', 'ipfixprobe-mixed.pcap', 'zeek-mixed-vlan-mpls.pcap', big]) {
+      const sock = dgram.createSocket('udp4');
+      const got: Buffer[] = [];
+      sock.on('message', (m) => got.push(m));
+      await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+      sock.setRecvBufferSize(4 << 20);
+      try {
+        const file = path.isAbsolute(f) ? f : path.join(ROOT, 'pcaps', f);
+        await flowprobe(['-r', file, '-n', `127.0.0.1:${sock.address().port}`, ...args, '--no-progress']);
+        await new Promise((r) => setTimeout(r, 200));
+      } finally {
+        sock.close();
+      }
+      expect(got.length).toBeGreaterThan(0);
+      const pcap = path.join(tmp, `export-${args[1]}-${path.basename(f)}`);
+      await writePcap(pcap, got.map((payload) => ({ payload })), 2055);
+      const frames = await tsharkFrames(pcap, 2055, ['cflow.version']);
+      expect(frames.length).toBe(got.length);
+      const bad = frames.filter((fr) => fr.malformed || fr.expert.length > 0).map((fr) => `#${fr.frame}: ${fr.expert.join('; ')}`);
+      expect(bad, f).toEqual([]);
+      expect(new Set(frames.flatMap((fr) => fr.fields['cflow.version']))).toEqual(new Set([args[1]]));
+      total += got.length;
+    }
+    expect(total).toBeGreaterThan(100);
+  }, 180_000);
+});
+
+describe('the pcap job on the command line', () => {
+  it('prints flows without -n, and nothing on stderr', async () => {
+    const { stdout, stderr } = await flowprobe(['-r', path.join(ROOT, 'pcaps', 'zeek-http-vlan-0.pcap'), '--no-progress']);
+    expect(stdout.split('\n')[0]).toMatch(/^Date first seen\s+Duration\s+Proto\s+Src IP Addr:Port\s+Dst IP Addr:Port/);
+    expect(stdout).toContain('141.142.228.5:59856 ->   192.150.187.43:80           7      512');
+    expect(stderr).toBe('');
+  });
+
+  it('prints JSON lines with --format json', async () => {
+    const { stdout } = await flowprobe(['-r', path.join(ROOT, 'pcaps', 'zeek-5-pings.pcap'), '--format', 'json', '--no-progress']);
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.length).toBe(2);
+    expect(lines.map((l) => l.in_packets)).toEqual([5, 5]);
+  });
+
+  it.each([
+    [['-r', '/nonexistent.pcap'], /^flowprobe: \/nonexistent\.pcap: No such file or directory$/],
+    [['-r', path.join(ROOT, 'package.json')], /package\.json: unknown file format$/],
+    [['-r', path.join(ROOT, 'pcaps', 'zeek-5-pings.pcap'), 'tcp', 'port'], /bad filter "tcp port"/],
+    [['-r', path.join(ROOT, 'pcaps', 'zeek-5-pings.pcap'), '-v', '7'], /NetFlow version must be 1, 5, 9 or 10/],
+    [['-r', path.join(ROOT, 'pcaps', 'zeek-5-pings.pcap'), '-t', 'bogus=5'], /unknown timeout "bogus"/],
+    [['-r', path.join(ROOT, 'pcaps', 'zeek-5-pings.pcap'), '-n', '127.0.0.1'], /bad collector "127.0.0.1": no port/],
+    [['-r', path.join(ROOT, 'pcaps', 'zeek-5-pings.pcap'), '--bogus'], /unknown option '--bogus'/],
+    [['-i', 'nosuchdev0', '-n', '127.0.0.1:9995', '-d'], /nosuchdev0/],
+  ])('%j fails with one clear line', async (args, re) => {
+    const err = await flowprobe(args as string[]).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(err).not.toBeNull();
+    expect(err!.code).not.toBe(0);
+    const lines = err!.stderr.trim().split('\n');
+    expect(lines.length, err!.stderr).toBe(1);
+    expect(lines[0]).toMatch(re as RegExp);
+    expect(err!.stderr).not.toMatch(/\n\s+at /);
+  });
+});
