@@ -7,6 +7,7 @@
  * ".1000".
  */
 import { formatAddr } from '../decode/address.js';
+import { REASON_NAMES } from '../flow/expiry.js';
 import type { FlowSnapshot, Timeouts } from './handler.js';
 import { ipProtocolLabel, ipProtocolName } from './protocols.js';
 import { REASON_KEYS, emptyReasons, type MinAvgMax, type StatsReport } from './report.js';
@@ -162,19 +163,10 @@ const STAT_LINES: { re: RegExp; set: (r: StatsReport, m: RegExpMatchArray) => vo
   },
 ];
 
-/** Reason lines hold one to three "label = count" pairs. */
-const REASON_LABELS: Record<string, (typeof REASON_KEYS)[number]> = {
-  tcp: 'tcp',
-  'tcp.rst': 'tcpRst',
-  'tcp.fin': 'tcpFin',
-  udp: 'udp',
-  icmp: 'icmp',
-  general: 'general',
-  maxlife: 'maxlife',
-  'over 2 GiB': 'over2GiB',
-  maxflows: 'maxflows',
-  flushed: 'flushed',
-};
+/** Reason lines hold one to three "label = count" pairs, labelled as the flow room names its reasons. */
+const REASON_LABELS: Readonly<Record<string, (typeof REASON_KEYS)[number]>> = Object.fromEntries(
+  REASON_NAMES.map((label, i) => [label, REASON_KEYS[i]]),
+);
 
 function pcap(r: StatsReport): NonNullable<StatsReport['libpcap']> {
   return (r.libpcap ??= { received: 0, dropped: 0, ifDropped: 0 });

@@ -2,11 +2,9 @@
  * Debian's softflowctl, unchanged, driving flowprobe's control socket: every command, byte for byte.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { startControlServer, type ControlServer } from '../../src/control/server.js';
 import { HELP_TEXT, formatStatistics, formatTimeouts } from '../../src/control/format.js';
 import { toStatsReport } from '../../src/control/report.js';
@@ -20,23 +18,16 @@ import { pumpBatch } from '../../src/probe/pump.js';
 import type { FlowRecord } from '../../src/wire/record.js';
 import { FakeProbe, end, v4 } from './fake-probe.js';
 import { ask, eventually } from './sockets.js';
+import { runTool, SOFTFLOWCTL, type CtlResult } from './run-ctl.js';
 
-const run = promisify(execFile);
-const SOFTFLOWCTL = '/usr/sbin/softflowctl';
 const PCAPS = path.resolve(__dirname, '../../pcaps');
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fp-softflowctl-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** softflowctl's stdout and exit status (it exits 0 whenever the daemon answered). */
-async function softflowctl(sockPath: string, command: string): Promise<{ stdout: string; code: number }> {
-  try {
-    const { stdout } = await run(SOFTFLOWCTL, ['-c', sockPath, command], { encoding: 'latin1', timeout: 20_000 });
-    return { stdout, code: 0 };
-  } catch (e) {
-    const err = e as { stdout?: string; code?: number };
-    return { stdout: err.stdout ?? '', code: err.code ?? -1 };
-  }
+function softflowctl(sockPath: string, command: string): Promise<CtlResult> {
+  return runTool(SOFTFLOWCTL, ['-c', sockPath, command], 20_000);
 }
 
 describe('softflowctl drives flowprobe', () => {
