@@ -58,6 +58,8 @@ export const IE = {
   mplsTopLabelStackSection: 70,
   destinationMacAddress: 80,
   interfaceName: 82,
+  exporterIPv4Address: 130,
+  exporterIPv6Address: 131,
   flowEndReason: 136,
   icmpTypeCodeIPv6: 139,
   meteringProcessId: 143,
@@ -207,6 +209,28 @@ function mac(name: string, src: boolean): FieldCodec<FlowRecord> {
         r.dstMacHi = dv.getUint16(off);
         r.dstMacLo = dv.getUint32(off + 2);
       }
+    },
+  };
+}
+
+/**
+ * exporterIPv4Address / exporterIPv6Address (130/131). The all-zero address reads back as "no exporter"
+ * (exporterVersion 0): it is what a record without one is written with, and no exporter sends from it.
+ */
+function exporterAddr(v6: boolean): FieldCodec<FlowRecord> {
+  const n = v6 ? 4 : 1;
+  return {
+    name: v6 ? 'exporterIPv6Address' : 'exporterIPv4Address',
+    minLen: 4 * n,
+    maxLen: 4 * n,
+    enc: (dv, off, _len, r) => {
+      for (let i = 0; i < n; i++) dv.setUint32(off + 4 * i, r.exporter[i]);
+    },
+    dec: (dv, off, _len, r) => {
+      let any = 0;
+      r.exporter.fill(0);
+      for (let i = 0; i < n; i++) any |= r.exporter[i] = dv.getUint32(off + 4 * i);
+      r.exporterVersion = any !== 0 ? (v6 ? 6 : 4) : 0;
     },
   };
 }
@@ -369,6 +393,8 @@ const flowEntries: [number, number, FieldCodec<FR>][] = [
   [0, IE.flowEndNanoseconds, ntp('flowEndNanoseconds', true, true)],
   [0, IE.flowStartDeltaMicroseconds, deltaMicros('flowStartDeltaMicroseconds', false)],
   [0, IE.flowEndDeltaMicroseconds, deltaMicros('flowEndDeltaMicroseconds', true)],
+  [0, IE.exporterIPv4Address, exporterAddr(false)],
+  [0, IE.exporterIPv6Address, exporterAddr(true)],
   // RFC 5103 reverse direction of a biflow.
   [PEN_REVERSE, IE.octetDeltaCount, uint('reverseOctetDeltaCount', (r: FR) => r.revOctets, (r, v) => (r.revOctets = v))],
   [PEN_REVERSE, IE.packetDeltaCount, uint('reversePacketDeltaCount', (r: FR) => r.revPackets, (r, v) => (r.revPackets = v))],

@@ -33,6 +33,22 @@ export function readIpfixHeader(dv: DataView, length: number, h: IpfixHeader): n
   return WireError.OK;
 }
 
+/** Writes an IPFIX message header (RFC 7011 §3.1) at `off`. */
+export function writeIpfixHeader(
+  dv: DataView,
+  off: number,
+  length: number,
+  exportSec: number,
+  sequence: number,
+  domainId: number,
+): void {
+  dv.setUint16(off, IPFIX_VERSION);
+  dv.setUint16(off + 2, length);
+  dv.setUint32(off + 4, exportSec >>> 0);
+  dv.setUint32(off + 8, sequence >>> 0);
+  dv.setUint32(off + 12, domainId >>> 0);
+}
+
 /**
  * Time base for a message: `systemInitMs` is the exporter's systemInitTimeMilliseconds (IE 160) from an options
  * record the session kept, or NaN if none has been seen (then IEs 21/22 cannot be placed and are counted in
@@ -68,12 +84,7 @@ export class IpfixEncoder extends MessageEncoder {
   }
 
   protected writeHeader(): void {
-    const dv = this.dv;
-    dv.setUint16(0, IPFIX_VERSION);
-    dv.setUint16(2, this.pos);
-    dv.setUint32(4, Math.floor(this.exportMs / 1000) >>> 0);
-    dv.setUint32(8, this.sequence);
-    dv.setUint32(12, this.options.domainId >>> 0);
+    writeIpfixHeader(this.dv, 0, this.pos, Math.floor(this.exportMs / 1000), this.sequence, this.options.domainId);
     this.sequence = (this.sequence + this.dataRecords) >>> 0;
   }
 }

@@ -52,6 +52,13 @@ export class FlowRecord {
   revOctets = 0;
   revTcpFlags = 0;
   revTos = 0;
+  /**
+   * The exporter that sent the record (IPFIX exporterIPv4Address/exporterIPv6Address, RFC 7012 IEs 130/131):
+   * set by a collector from the datagram's source, kept by the store. Same word layout as `src`.
+   */
+  readonly exporter = new Uint32Array(4);
+  /** 4 or 6; 0 when the record has no exporter (made locally, or stored without one). */
+  exporterVersion = 0;
 
   clear(): void {
     this.ipVersion = 4;
@@ -68,6 +75,8 @@ export class FlowRecord {
     this.mplsDepth = 0;
     this.mpls.fill(0);
     this.revPackets = this.revOctets = this.revTcpFlags = this.revTos = 0;
+    this.exporter.fill(0);
+    this.exporterVersion = 0;
   }
 
   copyFrom(o: FlowRecord): void {
@@ -107,6 +116,8 @@ export class FlowRecord {
     this.revOctets = o.revOctets;
     this.revTcpFlags = o.revTcpFlags;
     this.revTos = o.revTos;
+    this.exporter.set(o.exporter);
+    this.exporterVersion = o.exporterVersion;
   }
 }
 

@@ -662,33 +662,41 @@ export abstract class MessageEncoder {
   }
 
   private writeTemplateRecord(t: Template): void {
-    const dv = this.dv;
-    let p = this.pos;
-    dv.setUint16(p, t.id);
-    if (!t.options) {
-      dv.setUint16(p + 2, t.fields.length);
-      p += 4;
-    } else if (this.flavor.version === 10) {
-      dv.setUint16(p + 2, t.fields.length);
-      dv.setUint16(p + 4, t.scopeCount);
-      p += 6;
-    } else {
-      dv.setUint16(p + 2, 4 * t.scopeCount);
-      dv.setUint16(p + 4, 4 * (t.fields.length - t.scopeCount));
-      p += 6;
-    }
-    for (const f of t.fields) {
-      dv.setUint16(p, f.pen !== 0 ? f.id | ENTERPRISE_BIT : f.id);
-      dv.setUint16(p + 2, f.length);
-      p += 4;
-      if (f.pen !== 0) {
-        dv.setUint32(p, f.pen);
-        p += 4;
-      }
-    }
-    this.pos = p;
+    this.pos = writeTemplateRecord(this.flavor, this.dv, this.pos, t);
     this.allRecords++;
   }
+
+}
+
+/**
+ * Writes `t` as a template record (RFC 7011 §3.4.1/§3.4.2, RFC 3954 §5.2/§6.1) at `pos`; returns the offset after
+ * it. The caller has checked that {@link Template.wireLength} bytes fit.
+ */
+export function writeTemplateRecord(f: Flavor, dv: DataView, pos: number, t: Template): number {
+  let p = pos;
+  dv.setUint16(p, t.id);
+  if (!t.options) {
+    dv.setUint16(p + 2, t.fields.length);
+    p += 4;
+  } else if (f.version === 10) {
+    dv.setUint16(p + 2, t.fields.length);
+    dv.setUint16(p + 4, t.scopeCount);
+    p += 6;
+  } else {
+    dv.setUint16(p + 2, 4 * t.scopeCount);
+    dv.setUint16(p + 4, 4 * (t.fields.length - t.scopeCount));
+    p += 6;
+  }
+  for (const fl of t.fields) {
+    dv.setUint16(p, fl.pen !== 0 ? fl.id | ENTERPRISE_BIT : fl.id);
+    dv.setUint16(p + 2, fl.length);
+    p += 4;
+    if (fl.pen !== 0) {
+      dv.setUint32(p, fl.pen);
+      p += 4;
+    }
+  }
+  return p;
 }
 
 function pad4(n: number): number {
