@@ -210,7 +210,8 @@ napi_value OpenLive(napi_env env, napi_callback_info info) {
   if (rc < 0) {
     std::string msg = device + ": " + pcap_statustostr(rc);
     const char* detail = pcap_geterr(p);
-    if (detail && *detail) msg += std::string(" (") + detail + ")";
+    // libpcap sometimes repeats the status text as the detail; say it once.
+    if (detail && *detail && std::string(detail) != pcap_statustostr(rc)) msg += std::string(" (") + detail + ")";
     pcap_close(p);
     return Throw(env, msg);
   }

@@ -2,7 +2,9 @@
 import { CommanderError } from 'commander';
 import { listInterfaces, formatInterfaceList } from '../capture/interfaces.js';
 import { printPackets } from '../probe/print-packets.js';
-import { buildConfig } from '../probe/config.js';
+import { buildConfig, type ProbeConfig } from '../probe/config.js';
+import { startLiveJob } from '../probe/live-job.js';
+import { daemonize, isDaemonChild, reportToParent } from './daemon.js';
 import { probeProgram, type ProbeOptions } from '../probe/options.js';
 import { runFileJob } from '../probe/file-job.js';
 import { fileSummary } from '../probe/summary.js';
@@ -50,7 +52,27 @@ async function main(): Promise<void> {
     if (r.error) fail(r.error);
     return;
   }
-  fail('live capture (-i) is not built yet');
+  await runLive(cfg);
+}
+
+async function runLive(cfg: ProbeConfig): Promise<void> {
+  if (!cfg.foreground && !isDaemonChild()) {
+    try {
+      await daemonize();
+    } catch (e) {
+      fail((e as Error).message);
+    }
+    return;
+  }
+  let job;
+  try {
+    job = await startLiveJob(cfg, log);
+  } catch (e) {
+    reportToParent({ error: (e as Error).message });
+    fail((e as Error).message);
+  }
+  reportToParent({ ready: true });
+  process.exit(await job.done);
 }
 
 main().catch((e: Error) => fail(e.message));

@@ -31,7 +31,8 @@ export interface ProbeConfig {
   format: FlowFormat;
   exportRate: number;
   ctlSock: string | null;
-  pidFile: string;
+  /** Written in daemon mode (default path), or in the foreground when -p is given. */
+  pidFile: string | null;
   foreground: boolean;
   debug: boolean;
   progress: boolean;
@@ -149,7 +150,7 @@ export function buildConfig(o: RawOptions, filterWords: string[]): ProbeConfig {
     format,
     exportRate: int('--export-rate', o.exportRate, 0, 10_000_000) ?? DEFAULT_EXPORT_RATE,
     ctlSock: ctl,
-    pidFile: o.pidfile ?? DEFAULT_PIDFILE,
+    pidFile: o.pidfile ?? (o.foreground || o.debug ? null : DEFAULT_PIDFILE),
     foreground: !!o.foreground || !!o.debug,
     debug: !!o.debug,
     progress: o.progress ?? !!process.stderr.isTTY,

@@ -4,124 +4,106 @@
  */
 import { openFile } from '../capture/file.js';
 import { PacketView } from '../decode/packet.js';
-import { FlowTable } from '../flow/table.js';
-import { FlowExporter, BOOT_LEAD_MS } from '../export/exporter.js';
-import { UdpTransport } from '../export/transport.js';
-import type { FlowSink } from '../wire/record.js';
+import { BOOT_LEAD_MS } from '../export/exporter.js';
+import { startControlServer, type ControlServer } from '../control/server.js';
 import { pumpBatch, type PacketConsumer } from './pump.js';
-import { FlowPrinter } from './print-flows.js';
+import { Probe } from './probe.js';
 import type { ProbeConfig } from './config.js';
 
 /** Export datagrams allowed to wait in the paced queue before reading pauses for it. */
 const QUEUE_HIGH_WATER = 512;
+/** With a control socket open, batches read between turns of the event loop, so the socket answers. */
+const BATCHES_PER_TURN = 8;
 
 export interface FileJobResult {
   packets: number;
-  table: FlowTable;
-  exporter: FlowExporter | null;
-  transport: UdpTransport | null;
-  printed: number;
+  probe: Probe;
   error: string | null;
 }
 
 export async function runFileJob(cfg: ProbeConfig, log: (line: string) => void): Promise<FileJobResult> {
-  let transport: UdpTransport | null = null;
-  let exporter: FlowExporter | null = null;
-  let printer: FlowPrinter | null = null;
-  let sink: FlowSink;
-  if (cfg.collectors.length) {
-    transport = await UdpTransport.open(cfg.collectors, {
-      rate: cfg.exportRate,
-      loadBalance: cfg.loadBalance,
-      hopLimit: cfg.hopLimit,
-      onError: log,
-    });
-    exporter = new FlowExporter(transport, {
-      version: cfg.version,
-      time: cfg.time,
-      vlan: cfg.tracking === 'vlan' || cfg.tracking === 'ether',
-      mac: cfg.tracking === 'ether',
-      mplsLabels: cfg.mplsLabels,
-      biflow: cfg.biflow,
-      samplingInterval: cfg.sampling > 1 ? cfg.sampling : 1,
-      meteringProcessId: process.pid,
-    });
-    for (const c of transport.collectors) log(`exporting flows from ${cfg.files.join(', ')} to ${c} (NetFlow v${cfg.version})`);
-    sink = exporter;
-  } else {
-    printer = new FlowPrinter(cfg.format, process.stdout);
-    sink = printer;
+  const probe = await Probe.create(cfg, log);
+  if (probe.transport) {
+    for (const c of probe.transport.collectors) log(`exporting flows from ${cfg.files.join(', ')} to ${c} (NetFlow v${cfg.version})`);
   }
-  const table = new FlowTable(sink, {
-    maxFlows: cfg.maxFlows,
-    timeouts: cfg.timeouts,
-    tracking: cfg.tracking,
-    octets: cfg.octets,
-    trackV6: cfg.trackV6,
-    sampling: cfg.sampling,
-    biflow: cfg.biflow,
-  });
+  let ctl: ControlServer | null = null;
+  let stopRequested: 'shutdown' | 'exit' | null = null;
+  let paused = false;
+  let resume: (() => void) | null = null;
+  if (cfg.ctlSock) {
+    probe.lifecycle = { shutdown: () => (stopRequested = 'shutdown'), exit: () => (stopRequested = 'exit') };
+    probe.gather = {
+      stop: () => (paused = true),
+      start: () => {
+        paused = false;
+        resume?.();
+      },
+      captureCounters: () => null,
+    };
+    ctl = await startControlServer({ path: cfg.ctlSock, handler: probe, log });
+  }
 
-  // The capture's clock: boot = first packet (so sysUpTime never wraps), now = latest packet.
+  // The capture's clock: boot a little before the first packet (so sysUpTime never wraps), now = latest packet.
   let bootMs = -1;
   let clockSec = -1;
   const consumer: PacketConsumer = {
     onPacket(v) {
-      if (!table.sample()) return;
       if (v.tsSec !== clockSec) {
         if (bootMs < 0) bootMs = v.tsSec * 1000 + Math.floor(v.tsNsec / 1e6) - BOOT_LEAD_MS;
         clockSec = v.tsSec;
-        exporter?.setClock(v.tsSec * 1000 + Math.floor(v.tsNsec / 1e6), bootMs);
+        probe.setClock(v.tsSec * 1000 + Math.floor(v.tsNsec / 1e6), bootMs);
         // Idle and FIN/RST timeouts on the capture's clock, as a live probe would have applied them.
-        table.scan(clockSec);
+        probe.table.scan(clockSec);
       }
-      table.update(v);
+      probe.onPacket(v);
     },
   };
 
   const view = new PacketView();
   let packets = 0;
+  let batches = 0;
   let error: string | null = null;
-  const progress = new Progress(cfg.progress, log);
-  outer: for (const file of cfg.files) {
-    let src;
-    try {
-      src = openFile(file, { filter: cfg.filter });
-    } catch (e) {
-      error = withFile(file, (e as Error).message);
-      break;
-    }
-    progress.start(file);
-    try {
-      for (;;) {
-        let n: number;
-        try {
-          n = src.next();
-        } catch (e) {
-          error = withFile(file, (e as Error).message);
-          break outer;
-        }
-        if (n < 0) break;
-        pumpBatch(src, n, view, consumer);
-        packets += n;
-        exporter?.flush();
-        printer?.flush();
-        if (transport && transport.pending > QUEUE_HIGH_WATER) await transport.drained();
-        progress.tick(packets, table.size);
+  const progress = new Progress(cfg.progress);
+  try {
+    outer: for (const file of cfg.files) {
+      let src;
+      try {
+        src = openFile(file, { filter: cfg.filter });
+      } catch (e) {
+        error = withFile(file, (e as Error).message);
+        break;
       }
-    } finally {
-      src.close();
+      progress.start(file);
+      try {
+        for (;;) {
+          if (stopRequested) break outer;
+          let n: number;
+          try {
+            n = src.next();
+          } catch (e) {
+            error = withFile(file, (e as Error).message);
+            break outer;
+          }
+          if (n < 0) break;
+          pumpBatch(src, n, view, consumer);
+          packets += n;
+          probe.flush();
+          const t = probe.transport;
+          if (t && t.pending > QUEUE_HIGH_WATER) await t.drained();
+          if (ctl && ++batches % BATCHES_PER_TURN === 0) await new Promise((r) => setImmediate(r));
+          while (paused && !stopRequested) await new Promise<void>((r) => (resume = r));
+          progress.tick(packets, probe.table.size);
+        }
+      } finally {
+        src.close();
+      }
     }
+  } finally {
+    progress.done();
+    if (stopRequested !== 'exit') await probe.finish();
+    await ctl?.close();
   }
-  progress.done();
-
-  // End of input: softflowd's last between-batch check, then flush everything (reason "flushed").
-  table.enforceMaxFlows();
-  table.expireAll();
-  exporter?.flush();
-  printer?.flush();
-  if (transport) await transport.close();
-  return { packets, table, exporter, transport, printed: printer?.count ?? 0, error };
+  return { packets, probe, error };
 }
 
 function withFile(file: string, msg: string): string {
@@ -134,10 +116,7 @@ class Progress {
   private last = 0;
   private shown = false;
 
-  constructor(
-    private readonly enabled: boolean,
-    private readonly log: (line: string) => void,
-  ) {}
+  constructor(private readonly enabled: boolean) {}
 
   start(file: string): void {
     this.file = file;

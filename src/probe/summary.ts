@@ -3,7 +3,9 @@ import type { ProbeConfig } from './config.js';
 import type { FileJobResult } from './file-job.js';
 
 export function fileSummary(cfg: ProbeConfig, r: FileJobResult): string {
-  const st = r.table.stats;
+  const st = r.probe.table.stats;
+  const exporter = r.probe.exporter;
+  const transport = r.probe.transport;
   const lines = [
     `Packets read: ${r.packets}`,
     `Packets processed: ${st.packetsProcessed}` + (st.nonSampled ? ` (${st.nonSampled} non-sampled)` : ''),
@@ -11,15 +13,15 @@ export function fileSummary(cfg: ProbeConfig, r: FileJobResult): string {
     `Ignored packets: ${st.ignored} (${st.nonIp} non-IP, ${st.tooShort} too short)`,
     `Flows expired: ${st.flowsExpired} (${st.flowsForced} forced)`,
   ];
-  if (r.exporter && r.transport) {
-    const e = r.exporter.stats;
+  if (exporter && transport) {
+    const e = exporter.stats;
     lines.push(
-      `Flows exported: ${e.records} records in ${e.datagrams} datagrams to ${r.transport.collectors.join(', ')} ` +
-        `(NetFlow v${cfg.version}, ${r.transport.stats.failures} failures)`,
+      `Flows exported: ${e.records} records in ${e.datagrams} datagrams to ${transport.collectors.join(', ')} ` +
+        `(NetFlow v${cfg.version}, ${transport.stats.failures} failures)`,
     );
     if (e.skippedNotIpv4) lines.push(`IPv6 records not exported (NetFlow v${cfg.version} carries IPv4 only): ${e.skippedNotIpv4}`);
   } else {
-    lines.push(`Flow records printed: ${r.printed}`);
+    lines.push(`Flow records printed: ${r.probe.printer?.count ?? 0}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -1,0 +1,130 @@
+/**
+ * The live probe: capture on an interface in batches when the event loop says packets are ready, expire flows on
+ * a timer (expint) and under table pressure, answer the control socket, and on SIGTERM/SIGINT/shutdown export
+ * every flow before leaving.
+ */
+import fs from 'node:fs';
+import { openLive } from '../capture/live.js';
+import { resolveInterface } from '../capture/interfaces.js';
+import type { PacketSource } from '../capture/source.js';
+import { PacketView } from '../decode/packet.js';
+import { BOOT_LEAD_MS } from '../export/exporter.js';
+import { startControlServer, type ControlServer } from '../control/server.js';
+import { pumpBatch } from './pump.js';
+import { Probe } from './probe.js';
+import type { ProbeConfig } from './config.js';
+
+/** Enough for Ethernet, stacked tags, an MPLS stack and an IPv6 extension chain before the transport header. */
+export const DEFAULT_LIVE_SNAPLEN = 512;
+/** Batches read per wake-up before other work (timers, the control socket) gets a turn. */
+const BATCHES_PER_WAKEUP = 64;
+
+export interface LiveJob {
+  readonly probe: Probe;
+  /** Resolves with the exit status once the probe has stopped. */
+  readonly done: Promise<number>;
+}
+
+export async function startLiveJob(cfg: ProbeConfig, log: (line: string) => void): Promise<LiveJob> {
+  const device = resolveInterface(cfg.interface!);
+  const src: PacketSource = openLive(device, {
+    snaplen: cfg.snaplen ?? DEFAULT_LIVE_SNAPLEN,
+    promisc: cfg.promisc,
+    bufferSize: cfg.bufferSize,
+    filter: cfg.filter,
+    immediate: true,
+  });
+  let probe: Probe;
+  let ctl: ControlServer | null = null;
+  try {
+    probe = await Probe.create(cfg, log);
+    if (cfg.ctlSock) ctl = await startControlServer({ path: cfg.ctlSock, handler: probe, log });
+    if (cfg.pidFile) fs.writeFileSync(cfg.pidFile, `${process.pid}\n`);
+  } catch (e) {
+    src.close();
+    await ctl?.close();
+    throw e;
+  }
+
+  const bootMs = Date.now() - BOOT_LEAD_MS;
+  const view = new PacketView();
+  let gathering = false;
+  let stopping = false;
+
+  const onReadable = (): void => {
+    probe.setClock(Date.now(), bootMs);
+    try {
+      for (let i = 0; i < BATCHES_PER_WAKEUP; i++) {
+        const n = src.next();
+        if (n <= 0) break;
+        pumpBatch(src, n, view, probe);
+      }
+    } catch (e) {
+      log(`capture on ${device} failed: ${(e as Error).message}`);
+      void stop('shutdown');
+      return;
+    }
+    probe.flush();
+  };
+  const startGather = (): void => {
+    if (gathering || stopping) return;
+    gathering = true;
+    src.watch(onReadable);
+  };
+  const stopGather = (): void => {
+    if (!gathering) return;
+    gathering = false;
+    src.unwatch();
+  };
+  probe.gather = {
+    stop: stopGather,
+    start: startGather,
+    captureCounters: () => {
+      const s = src.stats();
+      return s ? { received: s.received, dropped: s.dropped, ifDropped: s.ifDropped } : null;
+    },
+  };
+
+  // softflowd scans every expint seconds; expint 0 or 1 means every second.
+  const everyMs = Math.max(1, cfg.timeouts.expint) * 1000;
+  const timer = setInterval(() => {
+    const now = Date.now();
+    probe.setClock(now, bootMs);
+    probe.scan(Math.floor(now / 1000));
+  }, everyMs);
+
+  let finish!: (code: number) => void;
+  const done = new Promise<number>((r) => (finish = r));
+  const stop = async (how: 'shutdown' | 'exit'): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    stopGather();
+    clearInterval(timer);
+    if (how === 'shutdown') {
+      probe.setClock(Date.now(), bootMs);
+      await probe.finish();
+    }
+    await ctl?.close();
+    if (cfg.pidFile) fs.rmSync(cfg.pidFile, { force: true });
+    src.close();
+    for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.removeListener(s, onSignal);
+    finish(0);
+  };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (sig === 'SIGHUP') {
+      log('SIGHUP ignored (flowprobe has no configuration to reload)');
+      return;
+    }
+    log(`${sig}: expiring and exporting all flows, then exiting`);
+    void stop('shutdown');
+  };
+  for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(s, onSignal);
+  probe.lifecycle = { shutdown: () => void stop('shutdown'), exit: () => void stop('exit') };
+
+  // Templates go out at once, so a collector can decode the first data it gets.
+  probe.setClock(Date.now(), bootMs);
+  probe.exporter?.flushTemplates();
+  startGather();
+  for (const c of probe.transport?.collectors ?? []) log(`capturing on ${device}, exporting to ${c} (NetFlow v${cfg.version})`);
+  return { probe, done };
+}

@@ -1,0 +1,207 @@
+/**
+ * The probe's state for one run: flow table, exporter (or flow printer), transport, counters, and the answers to
+ * the control socket's commands. The file job and the live job feed it packets; it never reaches back into them.
+ */
+import { FlowTable } from '../flow/table.js';
+import { FlowExporter } from '../export/exporter.js';
+import { UdpTransport } from '../export/transport.js';
+import type { FlowRecord, FlowSink } from '../wire/record.js';
+import type { PacketView } from '../decode/packet.js';
+import { formatAddr } from '../decode/address.js';
+import type { ControlHandler, FlowDump, StatsSnapshot, CaptureCounters } from '../control/handler.js';
+import type { Timeouts } from '../flow/expiry.js';
+import type { PacketConsumer } from './pump.js';
+import { FlowPrinter } from './print-flows.js';
+import type { ProbeConfig } from './config.js';
+
+/** What the probe asks of its packet source through the control socket. */
+export interface GatherControl {
+  stop(): void;
+  start(): void;
+  captureCounters(): CaptureCounters | null;
+}
+
+/** Requests the control socket makes of the job that runs the probe. */
+export interface Lifecycle {
+  shutdown(): void;
+  exit(): void;
+}
+
+export class Probe implements ControlHandler, PacketConsumer {
+  readonly table: FlowTable;
+  readonly exporter: FlowExporter | null;
+  readonly printer: FlowPrinter | null;
+  readonly since = Math.floor(Date.now() / 1000);
+  gather: GatherControl | null = null;
+  lifecycle: Lifecycle | null = null;
+  debugLevel: number;
+
+  private constructor(
+    readonly cfg: ProbeConfig,
+    readonly transport: UdpTransport | null,
+    private readonly log: (line: string) => void,
+  ) {
+    this.debugLevel = cfg.debug ? 1 : 0;
+    let sink: FlowSink;
+    if (transport) {
+      this.exporter = new FlowExporter(transport, {
+        version: cfg.version,
+        time: cfg.time,
+        vlan: cfg.tracking === 'vlan' || cfg.tracking === 'ether',
+        mac: cfg.tracking === 'ether',
+        mplsLabels: cfg.mplsLabels,
+        biflow: cfg.biflow,
+        samplingInterval: cfg.sampling > 1 ? cfg.sampling : 1,
+        meteringProcessId: process.pid,
+      });
+      this.printer = null;
+      sink = this.exporter;
+    } else {
+      this.exporter = null;
+      this.printer = new FlowPrinter(cfg.format, process.stdout);
+      sink = this.printer;
+    }
+    const probe = this;
+    const debugSink: FlowSink = {
+      onFlow(rec: FlowRecord) {
+        if (probe.debugLevel > 0) probe.log(`EXPIRED: ${describeRecord(rec)}`);
+        sink.onFlow(rec);
+      },
+    };
+    this.table = new FlowTable(cfg.debug ? debugSink : sink, {
+      maxFlows: cfg.maxFlows,
+      timeouts: cfg.timeouts,
+      tracking: cfg.tracking,
+      octets: cfg.octets,
+      trackV6: cfg.trackV6,
+      sampling: cfg.sampling,
+      biflow: cfg.biflow,
+    });
+  }
+
+  static async create(cfg: ProbeConfig, log: (line: string) => void): Promise<Probe> {
+    let transport: UdpTransport | null = null;
+    if (cfg.collectors.length) {
+      transport = await UdpTransport.open(cfg.collectors, {
+        rate: cfg.exportRate,
+        loadBalance: cfg.loadBalance,
+        hopLimit: cfg.hopLimit,
+        onError: log,
+      });
+    }
+    return new Probe(cfg, transport, log);
+  }
+
+  /** Sets the export clock (ms): now, and the boot time sysUpTime counts from. */
+  setClock(nowMs: number, bootMs: number): void {
+    this.exporter?.setClock(nowMs, bootMs);
+  }
+
+  onPacket(v: PacketView): void {
+    if (!this.table.sample()) return;
+    if (this.debugLevel > 0) {
+      const before = this.table.size;
+      this.table.update(v);
+      if (this.table.size > before) this.log(`ADD FLOW ${describePacket(v)}`);
+      return;
+    }
+    this.table.update(v);
+  }
+
+  /** Sends what the exporter holds (after a scan or a batch). */
+  flush(): void {
+    this.exporter?.flush();
+    this.printer?.flush();
+  }
+
+  /** Expires what is due at nowSec and sends it. */
+  scan(nowSec: number): number {
+    const n = this.table.scan(nowSec);
+    this.flush();
+    return n;
+  }
+
+  /** End of input or shutdown: softflowd's last check, then every flow out, sent, and the transport drained. */
+  async finish(): Promise<void> {
+    this.table.enforceMaxFlows();
+    this.table.expireAll();
+    this.flush();
+    if (this.transport) await this.transport.close();
+  }
+
+  // ---- the control socket's commands ----
+
+  statistics(): StatsSnapshot {
+    const e = this.exporter?.stats;
+    return {
+      since: this.since,
+      flow: this.table.stats,
+      export: {
+        // softflowd's "Flows exported" counts flows leaving the table (a two-way flow once), collector or not.
+        flowsExported: this.table.stats.flowsExpired,
+        recordsExported: e ? e.records : (this.printer?.count ?? 0),
+        packetsExported: e ? e.datagrams : 0,
+        exportFailures: this.transport?.stats.failures ?? 0,
+      },
+      capture: this.gather?.captureCounters() ?? null,
+    };
+  }
+
+  dumpFlows(): FlowDump {
+    return { now: this.table.clock || Math.floor(Date.now() / 1000), flows: this.table.dumpFlows() };
+  }
+
+  timeouts(): Timeouts {
+    return this.cfg.timeouts;
+  }
+
+  expireAll(): number {
+    this.exporter?.sendTemplates();
+    const n = this.table.expireAll();
+    this.flush();
+    return n;
+  }
+
+  deleteAll(): number {
+    return this.table.deleteAll();
+  }
+
+  sendTemplate(): void {
+    this.exporter?.sendTemplates();
+  }
+
+  stopGather(): void {
+    this.gather?.stop();
+  }
+
+  startGather(): void {
+    this.gather?.start();
+  }
+
+  debug(delta: 1 | -1): void {
+    this.debugLevel = delta > 0 ? 1 : 0;
+  }
+
+  shutdown(): void {
+    this.lifecycle?.shutdown();
+  }
+
+  exit(): void {
+    this.lifecycle?.exit();
+  }
+}
+
+function describePacket(v: PacketView): string {
+  return (
+    `[${formatAddr(v.src, v.ipVersion)}]:${v.srcPort} <> [${formatAddr(v.dst, v.ipVersion)}]:${v.dstPort} ` +
+    `proto:${v.protocol} vlan:${v.vlan}`
+  );
+}
+
+function describeRecord(r: FlowRecord): string {
+  return (
+    `[${formatAddr(r.src, r.ipVersion)}]:${r.srcPort} > [${formatAddr(r.dst, r.ipVersion)}]:${r.dstPort} ` +
+    `proto:${r.protocol} octets:${r.octets} packets:${r.packets} tcp:${r.tcpFlags.toString(16).padStart(2, '0')} ` +
+    `reason:${r.endReason}`
+  );
+}
