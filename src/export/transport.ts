@@ -121,13 +121,13 @@ export class UdpTransport {
         }
       }
       t.peers.push({ label, sock });
+      t.collectors.push(label);
     }
     return t;
   }
 
-  get collectors(): string[] {
-    return this.peers.map((p) => p.label);
-  }
+  /** The collectors as "addr:port" (kept after close, for summaries). */
+  readonly collectors: string[] = [];
 
   /** Datagrams waiting to be sent. */
   get pending(): number {
