@@ -9,7 +9,7 @@
 import { formatAddr } from '../decode/address.js';
 import { REASON_NAMES } from '../flow/expiry.js';
 import type { FlowSnapshot, Timeouts } from './handler.js';
-import { ipProtocolLabel, ipProtocolName } from './protocols.js';
+import { ipProtocolLabel, ipProtocolName } from '../decode/protocols.js';
 import { REASON_KEYS, emptyReasons, type MinAvgMax, type StatsReport } from './report.js';
 
 /** softflowd's reply to `help` (it lists the words it knows); ours adds the JSON statistics. */

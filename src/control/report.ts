@@ -3,7 +3,7 @@
  * prints, and what the text layout is printed from, so the two can never disagree.
  */
 import type { StatsSnapshot } from './handler.js';
-import { ipProtocolName } from './protocols.js';
+import { ipProtocolName } from '../decode/protocols.js';
 
 export interface MinAvgMax {
   min: number;

@@ -9,35 +9,7 @@
 import { formatAddr } from './address.js';
 import { DecodeReason, DecodeStatus, Fragment, type PacketView } from './packet.js';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP } from './transport.js';
-
-/** IANA protocol keywords, lower-cased as in /etc/protocols; others print as their number. */
-const PROTOCOL_NAMES: ReadonlyMap<number, string> = new Map([
-  [0, 'hopopt'],
-  [1, 'icmp'],
-  [2, 'igmp'],
-  [4, 'ipencap'],
-  [6, 'tcp'],
-  [17, 'udp'],
-  [33, 'dccp'],
-  [41, 'ipv6'],
-  [43, 'ipv6-route'],
-  [44, 'ipv6-frag'],
-  [46, 'rsvp'],
-  [47, 'gre'],
-  [50, 'esp'],
-  [51, 'ah'],
-  [58, 'ipv6-icmp'],
-  [59, 'ipv6-nonxt'],
-  [60, 'ipv6-opts'],
-  [88, 'eigrp'],
-  [89, 'ospf'],
-  [103, 'pim'],
-  [112, 'vrrp'],
-  [115, 'l2tp'],
-  [132, 'sctp'],
-  [135, 'mobility-header'],
-  [136, 'udplite'],
-]);
+import { ipProtocolName } from './protocols.js';
 
 /** Ethertypes worth naming in non-IP lines. */
 const ETHERTYPE_NAMES: ReadonlyMap<number, string> = new Map([
@@ -67,9 +39,8 @@ const PPP_NAMES: ReadonlyMap<number, string> = new Map([
 /** TCP flag letters, most significant bit first (CWR ECE URG ACK PSH RST SYN FIN), as nfdump prints them. */
 const TCP_FLAG_LETTERS = 'CEUAPRSF';
 
-export function protocolName(proto: number): string {
-  return PROTOCOL_NAMES.get(proto) ?? String(proto);
-}
+/** The protocol as packet lines and the statistics name it (/etc/protocols keywords, IANA's otherwise). */
+export const protocolName = ipProtocolName;
 
 /** Eight characters, one per flag bit, '.' where unset: 0x12 (SYN+ACK) is "...A..S.". */
 export function formatTcpFlags(flags: number): string {

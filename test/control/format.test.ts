@@ -9,7 +9,7 @@ import {
   parseStatistics,
 } from '../../src/control/format.js';
 import { toStatsReport } from '../../src/control/report.js';
-import { ipProtocolLabel } from '../../src/control/protocols.js';
+import { ipProtocolLabel } from '../../src/decode/protocols.js';
 import type { FlowCounters, StatsSnapshot } from '../../src/control/handler.js';
 import { DEFAULT_TIMEOUTS } from '../../src/flow/expiry.js';
 import { FlowStats } from '../../src/flow/stats.js';

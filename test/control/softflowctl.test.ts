@@ -8,7 +8,7 @@ import path from 'node:path';
 import { startControlServer, type ControlServer } from '../../src/control/server.js';
 import { HELP_TEXT, formatStatistics, formatTimeouts } from '../../src/control/format.js';
 import { toStatsReport } from '../../src/control/report.js';
-import { ipProtocolLabel } from '../../src/control/protocols.js';
+import { ipProtocolLabel } from '../../src/decode/protocols.js';
 import type { ControlHandler, FlowDump, StatsSnapshot } from '../../src/control/handler.js';
 import { openFile } from '../../src/capture/file.js';
 import { PacketView } from '../../src/decode/packet.js';
