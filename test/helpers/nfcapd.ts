@@ -64,6 +64,8 @@ export interface NfcapdOptions {
   /** Socket receive buffer (-B); the kernel caps it at net.core.rmem_max. */
   bufferBytes?: number;
   extraArgs?: string[];
+  /** Listen on this port instead of a free one (a collector that comes back where a probe already sends). */
+  port?: number;
 }
 
 /** A UDP port on 127.0.0.1 that was free a moment ago. */
@@ -105,14 +107,14 @@ export async function startNfcapd(opts: NfcapdOptions = {}): Promise<Nfcapd> {
     try {
       return await tryStart(opts);
     } catch (e) {
-      // Another process may have taken the port between freeUdpPort and nfcapd's bind.
-      if (attempt >= 3) throw e;
+      // Another process may have taken the port between freeUdpPort and nfcapd's bind; a given port is not retried.
+      if (attempt >= 3 || opts.port !== undefined) throw e;
     }
   }
 }
 
 async function tryStart(opts: NfcapdOptions): Promise<Nfcapd> {
-  const port = await freeUdpPort();
+  const port = opts.port ?? (await freeUdpPort());
   const dir = await mkdtemp(join(tmpdir(), 'nfcapd-'));
   const args = ['-w', dir, '-p', String(port), '-b', '127.0.0.1', '-t', '3600', '-C', 'none'];
   if (opts.bufferBytes) args.push('-B', String(opts.bufferBytes));
