@@ -1,0 +1,272 @@
+/**
+ * flowcapd: the receiver. Listens for NetFlow v1/v5/v9 and IPFIX on UDP (IPv4 and IPv6), keeps each exporter's
+ * session (src/collect), and writes the flows into rotating IPFIX files (src/store) and/or prints them as they
+ * arrive. Its letters follow nfcapd's (-p -b -l/-w -t -s -B), so an nfcapd user can swap it in.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { statSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { Collector, DEFAULTS, addCounters, countersLine, parseCidr, type CollectorConfig } from '../collect/collector.js';
+import { ExporterCounters, type SessionSink } from '../collect/session.js';
+import { FlowPrinter } from '../probe/print-flows.js';
+import type { FlowFormat } from '../probe/config.js';
+import { FlowFileWriter, type ClosedFile } from '../store/writer.js';
+import type { FlowRecord } from '../wire/record.js';
+import { collect, exitQuietlyOnClosedStdout, fail, VERSION } from './common.js';
+
+const program = new Command('flowcapd')
+  .description('Receive NetFlow v1/v5/v9 and IPFIX and store the flows in rotating IPFIX files (RFC 5655), or print them.')
+  .version(VERSION, '--version', 'print the program version')
+  .option('-p, --port <port>', 'UDP port to listen on', '9995')
+  .option('-b, --bind <addr>', 'listen on this address only; repeatable (default: every IPv4 and IPv6 address)', collect, [])
+  .option('-l, --dir <dir>', 'write flow files into this directory (must exist)')
+  .option('-w, --write-dir <dir>', 'the same as -l (nfcapd 1.7 spelling)')
+  .option('-t, --interval <secs>', 'start a new file every SECS seconds, on boundaries aligned to the clock', '300')
+  .option('--accept-from <cidr>', 'accept datagrams only from this network; repeatable (others are dropped and counted)', collect, [])
+  .option('--ignore-port', 'one session per exporter address and domain, whatever its UDP source port (as nfcapd)')
+  .option('-s, --sampling <N>', 'sampling rate 1:N for exporters that announce none; -N applies N to every exporter', '1')
+  .option('--print', 'print flows to stdout as they arrive (text lines)')
+  .option('-o, --output <format>', 'print flows to stdout as they arrive: text, long, csv or json (NDJSON)')
+  .option('-B, --buffer-size <bytes>', 'socket receive buffer (the kernel caps it at net.core.rmem_max)', String(4 * 1024 * 1024))
+  .option('--stats-interval <secs>', 'log every exporter\'s counters this often (0: at exit and on SIGUSR1 only)', '0')
+  .option('--max-future <secs>', 'flows starting or ending this far after their arrival are kept apart as suspect', String(DEFAULTS.maxFutureMs / 1000))
+  .option('--template-wait <secs>', 'hold data that arrives before its template this long', String(DEFAULTS.maxPendingAgeMs / 1000))
+  .option('--max-exporters <N>', 'exporter sessions kept at once (least recently heard evicted)', String(DEFAULTS.maxSessions))
+  .option('--max-templates <N>', 'templates kept per exporter session (oldest evicted)', String(DEFAULTS.maxTemplates))
+  .option('--memory-buffer <MiB>', 'flows held in memory while the disk refuses them', '64')
+  .showHelpAfterError('(run flowcapd --help for the options)')
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  .exitOverride();
+
+interface Opts {
+  port: string;
+  bind: string[];
+  dir?: string;
+  writeDir?: string;
+  interval: string;
+  acceptFrom: string[];
+  ignorePort?: boolean;
+  sampling: string;
+  print?: boolean;
+  output?: string;
+  bufferSize: string;
+  statsInterval: string;
+  maxFuture: string;
+  templateWait: string;
+  maxExporters: string;
+  maxTemplates: string;
+  memoryBuffer: string;
+}
+
+function log(line: string): void {
+  process.stderr.write(`flowcapd: ${line}\n`);
+}
+
+function integer(text: string, option: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^-?\d+$/.test(text) || Number(text) < min || Number(text) > max) fail(`${option} ${text}: expected a whole number ${min}..${max}`);
+  return Number(text);
+}
+
+const FORMATS: Record<string, FlowFormat> = { text: 'text', line: 'text', long: 'long', csv: 'csv', json: 'json' };
+
+async function bind(addr: string, port: number, rcvbuf: number, onMessage: (m: Buffer, a: string, p: number) => void): Promise<Socket> {
+  const v6 = addr.includes(':');
+  const s = createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6 });
+  await new Promise<void>((res, rej) => {
+    s.once('error', rej);
+    s.bind(port, addr, () => {
+      s.off('error', rej);
+      res();
+    });
+  });
+  try {
+    s.setRecvBufferSize(rcvbuf);
+  } catch (e) {
+    log(`cannot set the receive buffer of ${addr} to ${rcvbuf} bytes: ${(e as Error).message}`);
+  }
+  // A socket error (ICMP unreachable echoes and the like) is logged; the socket goes on receiving.
+  s.on('error', (e) => log(`socket ${addr}:${port}: ${e.message}`));
+  s.on('message', (m, r) => onMessage(m, r.address, r.port));
+  return s;
+}
+
+function totals(c: Collector): ExporterCounters {
+  const t = new ExporterCounters();
+  addCounters(t, c.evictedTotals);
+  for (const s of c.list()) addCounters(t, s.counters);
+  return t;
+}
+
+async function main(): Promise<void> {
+  try {
+    program.parse(process.argv);
+  } catch (e) {
+    if (e instanceof CommanderError) process.exit(e.exitCode);
+    throw e;
+  }
+  const o = program.opts<Opts>();
+  if (program.args.length) fail(`unexpected argument "${program.args[0]}" (see flowcapd --help)`);
+  const port = integer(o.port, '-p', 1, 65535);
+  const interval = integer(o.interval, '-t', 2);
+  const sampling = integer(o.sampling, '-s', -1e9, 1e9);
+  if (sampling === 0) fail('-s 0: the sampling rate is 1:N with N >= 1 (or -N to override every exporter)');
+  const dir = o.dir ?? o.writeDir;
+  if (o.dir && o.writeDir && o.dir !== o.writeDir) fail('-l and -w name the same directory; give one');
+  const format = o.output ?? (o.print ? 'text' : undefined);
+  if (format !== undefined && !(format in FORMATS)) fail(`-o ${format}: use text, long, csv or json`);
+  if (dir === undefined && format === undefined) fail('nothing to do: give -l DIR to store flows and/or --print / -o FORMAT to print them');
+  if (dir !== undefined) {
+    let st;
+    try {
+      st = statSync(dir);
+    } catch (e) {
+      fail(`-l ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message}`);
+    }
+    if (!st.isDirectory()) fail(`-l ${dir}: not a directory`);
+  }
+  let acceptFrom;
+  try {
+    acceptFrom = o.acceptFrom.map(parseCidr);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const statsInterval = integer(o.statsInterval, '--stats-interval', 0);
+  const cfg: CollectorConfig = {
+    ...DEFAULTS,
+    sampling,
+    stampExporter: true,
+    ignorePort: o.ignorePort ?? false,
+    acceptFrom,
+    maxFutureMs: integer(o.maxFuture, '--max-future', 0) * 1000,
+    maxPendingAgeMs: integer(o.templateWait, '--template-wait', 0) * 1000,
+    maxSessions: integer(o.maxExporters, '--max-exporters', 1),
+    maxTemplates: integer(o.maxTemplates, '--max-templates', 1),
+  };
+  const memoryBuffer = integer(o.memoryBuffer, '--memory-buffer', 1, 1 << 20) * 1024 * 1024;
+  const rcvbuf = integer(o.bufferSize, '-B', 1024);
+  if (format !== undefined) exitQuietlyOnClosedStdout();
+
+  // Per file, what the exporters reported since the previous one (nfcapd's rotation line).
+  let collector: Collector;
+  let lastSeq = 0;
+  let lastBad = 0;
+  const fileLine = (f: ClosedFile): void => {
+    const t = totals(collector);
+    log(`${f.path}: ${f.records} flows, ${f.packets} packets, ${f.octets} bytes; sequence errors ${t.sequenceErrors - lastSeq}, ` +
+      `malformed packets ${t.malformed - lastBad}`);
+    lastSeq = t.sequenceErrors;
+    lastBad = t.malformed;
+  };
+  let writer: FlowFileWriter | null = null;
+  let suspect: FlowFileWriter | null = null;
+  if (dir !== undefined) {
+    try {
+      writer = new FlowFileWriter({ dir, interval, keepEmpty: true, maxBufferBytes: memoryBuffer, log, onFileClosed: fileLine });
+      suspect = new FlowFileWriter({ dir, interval, prefix: 'suspect', maxBufferBytes: memoryBuffer / 4, log });
+    } catch (e) {
+      fail(`-l ${dir}: ${(e as Error).message}`);
+    }
+  }
+  const printer = format !== undefined ? new FlowPrinter(FORMATS[format], process.stdout) : null;
+  let printScheduled = false;
+  const sink: SessionSink = {
+    onFlow(r: FlowRecord) {
+      writer?.onFlow(r);
+      printer?.onFlow(r);
+    },
+    onSuspect(r: FlowRecord) {
+      // Kept apart in suspect.* files, so queries over flows.* see only plausible times; printed when not stored.
+      if (suspect !== null) suspect.onFlow(r);
+      else printer?.onFlow(r);
+    },
+  };
+  collector = new Collector(cfg, sink, log);
+
+  const onMessage = (m: Buffer, addr: string, p: number): void => {
+    collector.receive(m, addr, p, Date.now());
+    if (printer !== null && !printScheduled) {
+      printScheduled = true;
+      setImmediate(() => {
+        printScheduled = false;
+        printer.flush();
+      });
+    }
+  };
+  const sockets: Socket[] = [];
+  const addrs = o.bind.length > 0 ? o.bind : ['0.0.0.0', '::'];
+  for (const a of addrs) {
+    try {
+      sockets.push(await bind(a, port, rcvbuf, onMessage));
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      // Without -b, a host without IPv6 still gets its IPv4 socket.
+      if (o.bind.length === 0 && a === '::' && sockets.length > 0) {
+        log(`no IPv6 socket (${err.code}); listening on IPv4 only`);
+        continue;
+      }
+      fail(`cannot listen on ${a.includes(':') ? `[${a}]` : a}:${port}: ${err.code === 'EADDRINUSE' ? 'address in use' : err.message}`);
+    }
+  }
+  const where = sockets.map((s) => {
+    const a = s.address();
+    return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+  });
+  log(
+    `listening on ${where.join(' and ')} for NetFlow v1/v5/v9 and IPFIX` +
+      (dir !== undefined ? `; writing ${dir}/flows.* every ${interval} s` : '') +
+      (format !== undefined ? `; printing flows as ${format}` : '') +
+      (acceptFrom.length ? `; accepting only ${acceptFrom.map((c) => c.text).join(', ')}` : ''),
+  );
+
+  const report = (): void => {
+    for (const s of collector.list()) log(countersLine(s.name, s.counters, s.templateCount));
+    const c = collector.counters;
+    const t = totals(collector);
+    const w = writer?.stats;
+    const sw = suspect?.stats;
+    log(
+      `total: ${c.datagrams} datagrams, ${t.flows} flows (${(sw?.records ?? 0)} with impossible times kept apart); ` +
+        `dropped: ${c.rejected} by --accept-from, ${c.unknownVersion} not NetFlow/IPFIX; exporters evicted ${c.sessionsEvicted}, ` +
+        `templates evicted overall ${collector.budget.templatesEvicted}` +
+        (w && sw
+          ? `; files ${w.files + sw.files}, flows written ${w.records + sw.records}, write errors ${w.writeErrors + sw.writeErrors}, ` +
+            `flows dropped for lack of disk ${w.dropped + sw.dropped}`
+          : ''),
+    );
+  };
+
+  // A tick on every whole second: rotation happens within milliseconds of the boundary (they are whole seconds).
+  let tickTimer: NodeJS.Timeout;
+  const tick = (): void => {
+    const now = Date.now();
+    writer?.tick();
+    suspect?.tick();
+    collector.sweep(now);
+    tickTimer = setTimeout(tick, 1000 - (Date.now() % 1000) + 2);
+  };
+  tickTimer = setTimeout(tick, 1000 - (Date.now() % 1000) + 2);
+  const statsTimer = statsInterval > 0 ? setInterval(report, statsInterval * 1000) : null;
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    clearTimeout(tickTimer);
+    if (statsTimer) clearInterval(statsTimer);
+    for (const s of sockets) s.close();
+    printer?.flush();
+    const ok = [writer?.close() ?? true, suspect?.close() ?? true].every(Boolean);
+    report();
+    log(`${signal}: stopped${ok ? '' : ', with flows that could not be written (see above)'}`);
+    process.stdout.write('', () => process.exit(ok ? 0 : 1));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', () => {
+    writer?.rotate();
+    suspect?.rotate();
+  });
+  process.on('SIGUSR1', report);
+}
+
+main().catch((e: Error) => fail(e.message));

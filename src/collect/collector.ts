@@ -1,0 +1,184 @@
+/**
+ * The receiver's session table: each datagram is checked against --accept-from, given to the session of its
+ * exporter (address, port unless --ignore-port, version, v9 source ID / IPFIX observation domain / v5 engine), and
+ * the table stays within its bounds by evicting the session heard from least recently. No sockets here: the CLI
+ * feeds datagrams in, so tests can too.
+ */
+import { parseAddr } from '../decode/address.js';
+import { ExporterCounters, Session, SharedBudget, type SessionConfig, type SessionSink } from './session.js';
+
+export interface CollectorConfig extends SessionConfig {
+  /** Key sessions by address without the UDP source port (nfcapd's keying). */
+  ignorePort: boolean;
+  /** Accept datagrams only from these networks (empty: from anyone). */
+  acceptFrom: Cidr[];
+  /** Sessions kept at once; the least recently heard is evicted beyond it. */
+  maxSessions: number;
+  /** Template fields and held data bytes of all sessions together. */
+  maxTemplateFields: number;
+  maxPendingBytes: number;
+}
+
+export const DEFAULTS = {
+  sampling: 1,
+  maxFutureMs: 3600_000,
+  maxTemplates: 512,
+  maxPendingSets: 1024,
+  maxPendingAgeMs: 300_000,
+  maxSessions: 4096,
+  maxTemplateFields: 500_000,
+  maxPendingBytes: 64 * 1024 * 1024,
+} as const;
+
+export interface Cidr {
+  version: 4 | 6;
+  words: Uint32Array;
+  mask: Uint32Array;
+  text: string;
+}
+
+/** "192.0.2.0/24", "2001:db8::/32" or a bare address; throws with a one-line reason. */
+export function parseCidr(text: string): Cidr {
+  const slash = text.indexOf('/');
+  const a = parseAddr(slash < 0 ? text : text.slice(0, slash));
+  if (a === null) throw new Error(`--accept-from ${text}: not an IPv4 or IPv6 address or network`);
+  const max = a.version === 4 ? 32 : 128;
+  const bitsText = slash < 0 ? String(max) : text.slice(slash + 1);
+  const bits = /^\d{1,3}$/.test(bitsText) ? Number(bitsText) : NaN;
+  if (!(bits >= 0 && bits <= max)) throw new Error(`--accept-from ${text}: prefix length must be 0..${max}`);
+  const mask = new Uint32Array(4);
+  for (let k = 0; k < 4; k++) {
+    const b = Math.max(0, Math.min(32, bits - 32 * k));
+    mask[k] = b === 0 ? 0 : (0xffffffff << (32 - b)) >>> 0;
+  }
+  const words = new Uint32Array(4);
+  for (let k = 0; k < 4; k++) words[k] = (a.words[k] & mask[k]) >>> 0;
+  return { version: a.version, words, mask, text };
+}
+
+function inCidr(c: Cidr, version: number, w: Uint32Array): boolean {
+  if (c.version !== version) return false;
+  for (let k = 0; k < 4; k++) if (((w[k] & c.mask[k]) >>> 0) !== c.words[k]) return false;
+  return true;
+}
+
+/** A source address as the socket gives it; IPv4-mapped IPv6 (::ffff:a.b.c.d, dual-stack sockets) as IPv4. */
+export function sourceAddress(text: string): { words: Uint32Array; version: 4 | 6; text: string } | null {
+  const t = text.startsWith('::ffff:') && text.includes('.') ? text.slice(7) : text;
+  const a = parseAddr(t.split('%')[0]);
+  return a === null ? null : { words: a.words, version: a.version, text: t };
+}
+
+export interface CollectorCounters {
+  datagrams: number;
+  /** Dropped by --accept-from. */
+  rejected: number;
+  /** Not NetFlow v1/v5/v9 or IPFIX (or too short to say). */
+  unknownVersion: number;
+  sessionsEvicted: number;
+}
+
+export class Collector {
+  readonly counters: CollectorCounters = { datagrams: 0, rejected: 0, unknownVersion: 0, sessionsEvicted: 0 };
+  readonly budget: SharedBudget;
+  /** Sessions, least recently heard first (each datagram moves its session to the end). */
+  private readonly sessions = new Map<string, Session>();
+  /** Sessions evicted: their counters are folded into this, so totals stay right. */
+  readonly evictedTotals = new ExporterCounters();
+  private readonly saidFrom = new Set<string>();
+
+  constructor(
+    readonly cfg: CollectorConfig,
+    private readonly out: SessionSink,
+    private readonly log: (line: string) => void = () => undefined,
+  ) {
+    this.budget = new SharedBudget(cfg.maxTemplateFields, cfg.maxPendingBytes);
+  }
+
+  receive(buf: Uint8Array, address: string, port: number, nowMs: number): void {
+    this.counters.datagrams++;
+    const src = sourceAddress(address);
+    if (src === null) return;
+    if (this.cfg.acceptFrom.length > 0 && !this.cfg.acceptFrom.some((c) => inCidr(c, src.version, src.words))) {
+      this.counters.rejected++;
+      this.sayOnce(`reject ${src.text}`, `datagrams from ${src.text} dropped: not in --accept-from (counted)`);
+      return;
+    }
+    const version = buf.byteLength >= 2 ? (buf[0] << 8) | buf[1] : -1;
+    if (version !== 1 && version !== 5 && version !== 9 && version !== 10) {
+      this.counters.unknownVersion++;
+      this.sayOnce(`version ${src.text}`, `${src.text}:${port}: datagram of ${buf.byteLength} bytes is not NetFlow v1/v5/v9 ` +
+        `or IPFIX (version field ${version < 0 ? 'missing' : version}); such datagrams are counted`);
+      return;
+    }
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    // The domain: v9 source ID (RFC 3954 §5.1), IPFIX observation domain (RFC 7011 §3.1), v5 engine type/ID.
+    let domain = 0;
+    if (version === 9 && buf.byteLength >= 20) domain = dv.getUint32(16);
+    else if (version === 10 && buf.byteLength >= 16) domain = dv.getUint32(12);
+    else if (version === 5 && buf.byteLength >= 22) domain = dv.getUint16(20);
+    const portPart = this.cfg.ignorePort ? '' : `:${port}`;
+    const key = `${src.text}${portPart} ${version} ${domain}`;
+    let s = this.sessions.get(key);
+    if (s === undefined) {
+      const label = version === 5 || version === 1 ? 'engine' : version === 9 ? 'source id' : 'domain';
+      const name = `${src.version === 6 ? `[${src.text}]` : src.text}${portPart} v${version === 10 ? 'IPFIX' : version} ${label} ${domain}`;
+      s = new Session(name, version, src, this.cfg, this.budget, this.out, this.log);
+      this.sessions.set(key, s);
+      this.log(`new exporter ${name}`);
+      if (this.sessions.size > this.cfg.maxSessions) this.evictOldest();
+    } else {
+      this.sessions.delete(key);
+      this.sessions.set(key, s);
+    }
+    s.process(buf, nowMs);
+  }
+
+  /** Expires held data in every session; call about once a second. */
+  sweep(nowMs: number): void {
+    for (const s of this.sessions.values()) s.expire(nowMs);
+  }
+
+  list(): Session[] {
+    return [...this.sessions.values()];
+  }
+
+  private evictOldest(): void {
+    const [key, s] = this.sessions.entries().next().value as [string, Session];
+    this.sessions.delete(key);
+    s.dispose();
+    addCounters(this.evictedTotals, s.counters);
+    this.counters.sessionsEvicted++;
+    this.sayOnce('evict', `more than ${this.cfg.maxSessions} exporters; evicting the one heard from least recently (${s.name}); counted`);
+  }
+
+  private sayOnce(kind: string, line: string): void {
+    // Bounded: a flood from many sources logs its first few and is then only counted.
+    if (this.saidFrom.has(kind) || this.saidFrom.size >= 64) return;
+    this.saidFrom.add(kind);
+    this.log(line);
+  }
+}
+
+/** a += b for the numeric counters. */
+export function addCounters(a: ExporterCounters, b: ExporterCounters): void {
+  for (const k of Object.keys(b) as (keyof ExporterCounters)[]) {
+    const v = b[k];
+    if (typeof v === 'number') (a as unknown as Record<string, number>)[k] += v;
+  }
+  for (const [name, n] of b.errors) a.errors.set(name, (a.errors.get(name) ?? 0) + n);
+}
+
+/** One line of an exporter's counters, for the periodic and final reports. */
+export function countersLine(name: string, c: ExporterCounters, templates?: number): string {
+  const errs = [...c.errors].map(([k, v]) => `${k}=${v}`).join(' ');
+  return (
+    `${name}: packets ${c.packets}, flows ${c.flows}, sequence errors ${c.sequenceErrors} (missing ${c.sequenceLost}` +
+    `${c.inclusiveSequence ? ', inclusive numbering tolerated' : ''}), malformed ${c.malformed}${errs ? ` (${errs})` : ''}, ` +
+    `templates ${templates ?? c.templates} (redefined ${c.templatesRedefined}, withdrawn ${c.templatesWithdrawn}, ` +
+    `evicted ${c.templatesEvicted}), before template ${c.unknownTemplateSets} (replayed ${c.replayedSets}, ` +
+    `expired ${c.expiredSets}, dropped ${c.droppedSets}), sampling ${c.announcedSampling || 'none announced'}, ` +
+    `impossible times ${c.futureTimes + c.endBeforeStart} (future ${c.futureTimes}, end<start ${c.endBeforeStart}), ` +
+    `unplaced times ${c.unresolvedTimes}`
+  );
+}
