@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { startNfcapd } from '../helpers/nfcapd.js';
 import { writePcap } from '../helpers/pcapwrite.js';
 import { tsharkFrames } from '../helpers/tshark.js';
+import { genpcapTool } from '../helpers/shared.js';
 
 const execFileP = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../..');
@@ -22,7 +23,7 @@ let big = '';
 
 beforeAll(() => {
   big = path.join(tmp, 'genpcap-50k.pcap');
-  execFileSync('python3', [path.resolve(ROOT, '../shared/tools/genpcap.py'), big, '--packets', '50000', '--flows', '5000', '--seed', '3']);
+  execFileSync('python3', [genpcapTool(), big, '--packets', '50000', '--flows', '5000', '--seed', '3']);
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

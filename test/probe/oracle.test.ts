@@ -16,6 +16,7 @@ import path from 'node:path';
 import { runBoth, flowKey, minus, LONG_TIMEOUTS } from './oracle-run.js';
 import { packetGroups, directionalKey } from './packets.js';
 import type { NfFlow } from '../helpers/nfcapd.js';
+import { genpcapTool } from '../helpers/shared.js';
 
 const PCAPS = path.resolve(__dirname, '../../pcaps');
 const FILES = fs.readdirSync(PCAPS).filter((f) => /\.(pcap|pcapng)$/.test(f)).sort();
@@ -153,7 +154,7 @@ function normalize(flows: NfFlow[], file: string, v: Variant, side: 'ours' | 'th
 let genFile = '';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fp-oracle-'));
 beforeAll(() => {
-  const tool = path.resolve(__dirname, '../../../shared/tools/genpcap.py');
+  const tool = genpcapTool();
   genFile = path.join(tmp, 'genpcap-20k.pcap');
   execFileSync('python3', [tool, genFile, '--packets', '20000', '--flows', '1500', '--seed', '7']);
 });
