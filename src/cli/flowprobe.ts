@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     // As softflowd -r, the summary goes to stdout after an export; printed flows own stdout, so then it goes to
     // a terminal's stderr only. An error stays one line on stderr.
     if (r.packets > 0 || !r.error) {
-      if (cfg.collectors.length) process.stdout.write(fileSummary(cfg, r));
+      if (cfg.collectors.length || cfg.writeDir) process.stdout.write(fileSummary(cfg, r));
       else if (process.stderr.isTTY) process.stderr.write(fileSummary(cfg, r));
     }
     if (r.error) fail(r.error);

@@ -29,6 +29,9 @@ export interface ProbeConfig {
   promisc: boolean;
   filter?: string;
   format: FlowFormat;
+  /** -w DIR: also store flows in rotating files (RFC 5655), every rotateSeconds. */
+  writeDir?: string;
+  rotateSeconds: number;
   exportRate: number;
   ctlSock: string | null;
   /** Written in daemon mode (default path), or in the foreground when -p is given. */
@@ -67,6 +70,8 @@ export interface RawOptions {
   transport?: string;
   sendInterface?: string;
   progress?: boolean;
+  writeDir?: string;
+  rotate?: string;
 }
 
 export const DEFAULT_CTL_SOCK = '/var/run/flowprobe.ctl';
@@ -148,6 +153,8 @@ export function buildConfig(o: RawOptions, filterWords: string[]): ProbeConfig {
     promisc: o.promisc !== false,
     filter: filterWords.length ? filterWords.join(' ') : undefined,
     format,
+    writeDir: o.writeDir,
+    rotateSeconds: int('--rotate', o.rotate, 1, 86400) ?? 300,
     exportRate: int('--export-rate', o.exportRate, 0, 10_000_000) ?? DEFAULT_EXPORT_RATE,
     ctlSock: ctl,
     pidFile: o.pidfile ?? (o.foreground || o.debug ? null : DEFAULT_PIDFILE),

@@ -54,6 +54,7 @@ export async function runFileJob(cfg: ProbeConfig, log: (line: string) => void):
         probe.setClock(v.tsSec * 1000 + Math.floor(v.tsNsec / 1e6), bootMs);
         // Idle and FIN/RST timeouts on the capture's clock, as a live probe would have applied them.
         probe.table.scan(clockSec);
+        probe.tick();
       }
       probe.onPacket(v);
     },

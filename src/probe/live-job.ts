@@ -93,6 +93,13 @@ export async function startLiveJob(cfg: ProbeConfig, log: (line: string) => void
     probe.scan(Math.floor(now / 1000));
   }, everyMs);
 
+  const ticker = probe.writer
+    ? setInterval(() => {
+        probe.setClock(Date.now(), bootMs);
+        probe.tick();
+      }, 1000)
+    : null;
+
   let finish!: (code: number) => void;
   const done = new Promise<number>((r) => (finish = r));
   const stop = async (how: 'shutdown' | 'exit'): Promise<void> => {
@@ -100,6 +107,7 @@ export async function startLiveJob(cfg: ProbeConfig, log: (line: string) => void
     stopping = true;
     stopGather();
     clearInterval(timer);
+    if (ticker) clearInterval(ticker);
     if (how === 'shutdown') {
       probe.setClock(Date.now(), bootMs);
       await probe.finish();

@@ -34,6 +34,8 @@ export function probeProgram(): Command {
   .option('-p, --pidfile <path>', 'pid file of the daemon')
   .option('-d, --foreground', 'stay in the foreground')
   .option('-D, --debug', 'foreground, with debug output of flows as they are added and expired (implies -6)')
+  .option('-w, --write-dir <dir>', 'also store flows in rotating files in this directory (as flowcapd does)')
+  .option('--rotate <seconds>', 'with -w: start a new file every this many seconds, on aligned boundaries', '300')
   .option('--octets <mode>', 'bytes counted: "ip" (IP total length) or "link" (softflowd: wire length minus link header)', 'ip')
   .option('--format <fmt>', 'without -n: print flows as text, long, csv or json', 'text')
   .option('--export-rate <n>', 'most export datagrams per second (0: unpaced)')

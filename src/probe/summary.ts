@@ -20,8 +20,12 @@ export function fileSummary(cfg: ProbeConfig, r: FileJobResult): string {
         `(NetFlow v${cfg.version}, ${transport.stats.failures} failures)`,
     );
     if (e.skippedNotIpv4) lines.push(`IPv6 records not exported (NetFlow v${cfg.version} carries IPv4 only): ${e.skippedNotIpv4}`);
-  } else {
-    lines.push(`Flow records printed: ${r.probe.printer?.count ?? 0}`);
+  } else if (r.probe.printer) {
+    lines.push(`Flow records printed: ${r.probe.printer.count}`);
+  }
+  const w = r.probe.writer;
+  if (w) {
+    lines.push(`Flows written: ${w.stats.records} records in ${w.stats.files} files in ${w.dir}` + (w.stats.dropped ? ` (${w.stats.dropped} dropped)` : ''));
   }
   return lines.join('\n') + '\n';
 }
