@@ -62,13 +62,15 @@ export class Probe implements ControlHandler, PacketConsumer {
       sink = this.printer;
     }
     const probe = this;
+    // Always in the path (one check per expired flow, not per packet): `debug+` turns on EXPIRED lines in a
+    // probe started without -D, as it turns on ADD FLOW lines.
     const debugSink: FlowSink = {
       onFlow(rec: FlowRecord) {
         if (probe.debugLevel > 0) probe.log(`EXPIRED: ${describeRecord(rec)}`);
         sink.onFlow(rec);
       },
     };
-    this.table = new FlowTable(cfg.debug ? debugSink : sink, {
+    this.table = new FlowTable(debugSink, {
       maxFlows: cfg.maxFlows,
       timeouts: cfg.timeouts,
       tracking: cfg.tracking,
