@@ -6,7 +6,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { RecordSource } from '../query/source.js';
 import { IPFIX_HEADER_LENGTH, IPFIX_VERSION } from '../wire/ipfix.js';
 import type { FlowRecord } from '../wire/record.js';
@@ -41,8 +41,8 @@ export interface FileRecordSource extends RecordSource {
 }
 
 /**
- * `files` are read in the order given, then each directory's flow files (recursively, sorted by path, so by time
- * for flowcapd's names; hidden temporary files of a writer at work are skipped). Throws with a one-line message if
+ * `files` are read in the order given, then each directory's flow files (recursively, sorted by file name, so by
+ * time for flowcapd's names; hidden temporary files of a writer at work are skipped). Throws with a one-line message if
  * a path cannot be read at all.
  */
 export function openRecordSource(paths: { files: string[]; dirs: string[] }, opts: ReaderOptions = {}): FileRecordSource {
@@ -62,10 +62,15 @@ export function openRecordSource(paths: { files: string[]; dirs: string[] }, opt
   for (const d of paths.dirs) {
     const found: string[] = [];
     walk(d, prefix, found);
-    found.sort();
+    // By file name (the slot's time), then path: time order whatever the subdirectory layout.
+    found.sort((a, b) => cmp(basename(a), basename(b)) || cmp(a, b));
     list.push(...found);
   }
   return new FileSource(list, warn);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function walk(dir: string, prefix: string, out: string[]): void {

@@ -152,6 +152,8 @@ export class FlowFileWriter implements FlowFileSink {
     if (now >= this.slotEnd || this.files.length === 0 || this.files[this.files.length - 1].closing) {
       if (now >= this.slotEnd) this.endSlot();
       this.startSlot(now);
+      // The file of the slot that just ended goes into place now, not at the next tick.
+      this.drain();
     }
     if (this.stats.heldBytes + this.builder.length >= this.maxBuffer) {
       this.stats.dropped++;
