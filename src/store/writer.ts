@@ -325,7 +325,8 @@ export class FlowFileWriter implements FlowFileSink {
 
   private writeFailed(path: string, e: NodeJS.ErrnoException): void {
     this.stats.writeErrors++;
-    const what = `${e.code ?? 'error'} (${e.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '')})`;
+    // "ENOSPC: no space left on device, write '/x'" → "ENOSPC (no space left on device)": the path is said already.
+    const what = `${e.code ?? 'error'} (${e.message.replace(/^[A-Z]+: /, '').replace(/, \w+( '.*')?$/, '')})`;
     if (this.failing === null) {
       this.log(`cannot write ${path}: ${what}; keeping flows in memory (up to ${this.maxBuffer} bytes) and retrying every tick`);
     }
