@@ -92,6 +92,11 @@ export async function statistics(sock: string): Promise<StatsReport> {
   return parseStatistics(await control(sock, 'statistics'));
 }
 
+/** Waits until the probe's `Packets processed` reaches exactly n, and returns those statistics. */
+export function waitProcessed(sock: string, n: number): Promise<StatsReport> {
+  return until(`${n} packets processed`, () => statistics(sock), (s) => s.packetsProcessed === n);
+}
+
 /**
  * Waits until the probe answers on its control socket (it opens the socket after the capture, so from then on it
  * sees packets); fails at once with the probe's stderr if it exits instead.

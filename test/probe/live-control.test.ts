@@ -5,57 +5,26 @@
  * reaches it; the test's datagrams, each from its own source port, are the only flows.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { HELP_TEXT, formatStatistics } from '../../src/control/format.js';
 import type { StatsReport } from '../../src/control/report.js';
 import { freeUdpPort, startNfcapd, type Nfcapd, type NfFlow } from '../helpers/nfcapd.js';
-import { control, killProbes, startProbe, statistics, until, waitReady, type ProbeProcess } from '../helpers/probe-process.js';
+import { control, killProbes, startProbe, statistics, until, waitProcessed, waitReady, type ProbeProcess } from '../helpers/probe-process.js';
 import { flowprobectl, runTool, SOFTFLOWCTL, type CtlResult } from '../control/run-ctl.js';
 import { collect } from '../wire/collect.js';
+import { IP_BYTES, closeSinks, sendFlow, sinkPort } from '../helpers/udp-traffic.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fp-livectl-'));
-/** UDP payload of every test datagram: 128 bytes of IPv4 (20 + 8 + 100). */
-const PAYLOAD = 100;
-const IP_BYTES = 20 + 8 + PAYLOAD;
-
-const sinks: dgram.Socket[] = [];
 afterAll(async () => {
   await killProbes();
-  for (const s of sinks) s.close();
+  closeSinks();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-/** A UDP socket on 127.0.0.1 that reads and drops everything (so sends to it draw no ICMP); returns its port. */
-async function sinkPort(onMessage: (m: Buffer) => void = () => {}): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  s.on('message', onMessage);
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  s.setRecvBufferSize(1 << 20);
-  sinks.push(s);
-  return s.address().port;
-}
-
-/** Sends `count` datagrams to 127.0.0.1:port from a fresh source port, which it returns: one new flow. */
-async function sendFlow(port: number, count: number): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const src = s.address().port;
-  for (let i = 0; i < count; i++) {
-    await new Promise<void>((resolve, reject) => s.send(Buffer.alloc(PAYLOAD, i), port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
-  }
-  await new Promise<void>((r) => s.close(() => r()));
-  return src;
-}
-
 function softflowctl(sock: string, cmd: string): Promise<CtlResult> {
   return runTool(SOFTFLOWCTL, ['-c', sock, cmd]);
-}
-
-function processed(sock: string, n: number): Promise<StatsReport> {
-  return until(`${n} packets processed`, () => statistics(sock), (s) => s.packetsProcessed === n);
 }
 
 function flowFrom(flows: NfFlow[], srcPort: number): NfFlow[] {
@@ -90,7 +59,7 @@ describe('softflowctl drives a live flowprobe process, every command', { timeout
   it('statistics: the flow counters, and the three libpcap lines of a live capture', async () => {
     src.expired = await sendFlow(port, 5);
     packets += 5;
-    const s = await processed(sock, packets);
+    const s = await waitProcessed(sock, packets);
     const text = (await softflowctl(sock, 'statistics')).stdout;
     expect(text).toMatch(new RegExp(`^flowprobe\\[${probe.pid}\\]: Accumulated statistics since \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d UTC:\n`));
     expect(text).toContain('\nNumber of active flows: 1\nPackets processed: 5\nFragments: 0\nIgnored packets: 0 (0 non-IP, 0 too short)\n');
@@ -151,7 +120,7 @@ describe('softflowctl drives a live flowprobe process, every command', { timeout
   it('delete-all: the flow is dropped, neither expired nor exported', async () => {
     src.deleted = await sendFlow(port, 3);
     packets += 3;
-    await processed(sock, packets);
+    await waitProcessed(sock, packets);
     expect((await softflowctl(sock, 'delete-all')).stdout).toBe(line('Deleted 1 flows.'));
     const s = await statistics(sock);
     expect([s.activeFlows, s.flowsExpired, s.recordsExported]).toEqual([0, 1, 1]);
@@ -171,7 +140,7 @@ describe('softflowctl drives a live flowprobe process, every command', { timeout
     expect(held.activeFlows).toBe(0);
     expect((await softflowctl(sock, 'start-gather')).stdout).toBe(line('Data collection resumed.'));
     packets += 4;
-    const after = await processed(sock, packets);
+    const after = await waitProcessed(sock, packets);
     expect(after.activeFlows).toBe(1);
     expect(after.libpcap!.dropped).toBe(0);
   });
@@ -191,7 +160,7 @@ describe('softflowctl drives a live flowprobe process, every command', { timeout
     expect((await softflowctl(sock, 'debug-')).stdout).toBe(line('Debug level decreased.'));
     src.quiet = await sendFlow(port, 1);
     packets += 2;
-    await processed(sock, packets);
+    await waitProcessed(sock, packets);
     // A marker flow with debug on again: its line comes after any the quiet flow would have made.
     await softflowctl(sock, 'debug+');
     src.marker = await sendFlow(port, 1);
@@ -214,7 +183,7 @@ describe('softflowctl drives a live flowprobe process, every command', { timeout
   it('shutdown: every flow exported, socket and pidfile removed, exit 0', async () => {
     src.last = await sendFlow(port, 2);
     packets += 2;
-    const s = await processed(sock, packets);
+    const s = await waitProcessed(sock, packets);
     expect(s.activeFlows).toBe(3);
     expect((await softflowctl(sock, 'shutdown')).stdout).toBe(line('Shutting down gracefully...'));
     expect(await probe.waitExit()).toEqual({ code: 0, signal: null });
@@ -246,7 +215,7 @@ describe('exit leaves at once without exporting', () => {
       const probe = startProbe(['-i', 'lo', '-d', '-n', `127.0.0.1:${nf.port}`, '-v', '9', '-c', sock, '-p', pidFile, 'udp', 'port', String(port)]);
       await waitReady(probe, sock);
       await sendFlow(port, 3);
-      expect((await processed(sock, 3)).activeFlows).toBe(1);
+      expect((await waitProcessed(sock, 3)).activeFlows).toBe(1);
       expect((await softflowctl(sock, 'exit')).stdout).toBe(`flowprobe[${probe.pid}]: Exiting now...\n`);
       expect(await probe.waitExit()).toEqual({ code: 0, signal: null });
       expect(fs.existsSync(sock)).toBe(false);
@@ -318,7 +287,7 @@ describe('a collector that is down', () => {
     for (let round = 0; round < 20; round++) {
       await sendFlow(port, 2);
       packets += 2;
-      await processed(sock, packets);
+      await waitProcessed(sock, packets);
       expect((await control(sock, 'expire-all'))).toBe(`flowprobe[${probe.pid}]: Expired 1 flows.\n`);
       s = await statistics(sock);
       if (s.exportFailures > 0) break;
@@ -329,7 +298,7 @@ describe('a collector that is down', () => {
     // Still capturing.
     await sendFlow(port, 7);
     packets += 7;
-    expect((await processed(sock, packets)).activeFlows).toBe(1);
+    expect((await waitProcessed(sock, packets)).activeFlows).toBe(1);
 
     const nf = await startNfcapd({ port: collectorPort });
     try {
@@ -338,7 +307,7 @@ describe('a collector that is down', () => {
       const failures = (await statistics(sock)).exportFailures;
       const after = await sendFlow(port, 3);
       packets += 3;
-      await processed(sock, packets);
+      await waitProcessed(sock, packets);
       expect(await control(sock, 'expire-all')).toBe(`flowprobe[${probe.pid}]: Expired 1 flows.\n`);
       expect((await statistics(sock)).exportFailures).toBe(failures);
       const flows = await nf.flows();

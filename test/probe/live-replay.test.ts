@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startNfcapd, type NfFlow } from '../helpers/nfcapd.js';
 import { createVethNamespace, replay, type VethNamespace } from '../helpers/netns.js';
+import { genpcapTool } from '../helpers/shared.js';
 import { killProbes, startProbe, statistics, until, waitReady } from '../helpers/probe-process.js';
 import { runTool, SOFTFLOWCTL } from '../control/run-ctl.js';
 
@@ -33,7 +34,7 @@ let synthetic = '';
 beforeAll(async () => {
   synthetic = path.join(tmp, 'genpcap-5k.pcap');
   // genpcap: IPv6, 802.1Q, ICMP and TCP with FIN/RST, 128-byte snaps (every frame fits the veth's MTU).
-  execFileSync('python3', [path.join(ROOT, '../shared/tools/genpcap.py'), synthetic, '--packets', '5000', '--flows', '500', '--seed', '4']);
+  execFileSync('python3', [genpcapTool(), synthetic, '--packets', '5000', '--flows', '500', '--seed', '4']);
   veth = await createVethNamespace(String(process.pid % 100000));
 }, 60_000);
 
