@@ -207,17 +207,6 @@ async function main(): Promise<void> {
       fail(`cannot listen on ${a.includes(':') ? `[${a}]` : a}:${port}: ${err.code === 'EADDRINUSE' ? 'address in use' : err.message}`);
     }
   }
-  const where = sockets.map((s) => {
-    const a = s.address();
-    return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
-  });
-  log(
-    `listening on ${where.join(' and ')} for NetFlow v1/v5/v9 and IPFIX` +
-      (dir !== undefined ? `; writing ${dir}/flows.* every ${interval} s` : '') +
-      (format !== undefined ? `; printing flows as ${format}` : '') +
-      (acceptFrom.length ? `; accepting only ${acceptFrom.map((c) => c.text).join(', ')}` : ''),
-  );
-
   const report = (): void => {
     for (const s of collector.list()) log(countersLine(s.name, s.counters, s.templateCount));
     const c = collector.counters;
@@ -267,6 +256,18 @@ async function main(): Promise<void> {
     suspect?.rotate();
   });
   process.on('SIGUSR1', report);
+
+  // Said last: whoever waits for this line may signal at once, and the handlers above are in place by then.
+  const where = sockets.map((s) => {
+    const a = s.address();
+    return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+  });
+  log(
+    `listening on ${where.join(' and ')} for NetFlow v1/v5/v9 and IPFIX` +
+      (dir !== undefined ? `; writing ${dir}/flows.* every ${interval} s` : '') +
+      (format !== undefined ? `; printing flows as ${format}` : '') +
+      (acceptFrom.length ? `; accepting only ${acceptFrom.map((c) => c.text).join(', ')}` : ''),
+  );
 }
 
 main().catch((e: Error) => fail(e.message));

@@ -45,7 +45,8 @@ export async function startFlowcapd(opts: FlowcapdOptions = {}): Promise<Flowcap
   const args = [FLOWCAPD, '-p', String(port), '-b', opts.bind ?? '127.0.0.1'];
   if (!opts.noDir) args.push('-l', dir);
   args.push(...(opts.args ?? []));
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // UTC file names, so tests can compute them.
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TZ: 'UTC' } });
   let err = '';
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
