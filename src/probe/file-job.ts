@@ -31,7 +31,12 @@ export async function runFileJob(cfg: ProbeConfig, log: (line: string) => void):
   let paused = false;
   let resume: (() => void) | null = null;
   if (cfg.ctlSock) {
-    probe.lifecycle = { shutdown: () => (stopRequested = 'shutdown'), exit: () => (stopRequested = 'exit') };
+    // A stop must also wake a reading paused by stop-gather, or the job would wait for a start-gather for ever.
+    const stop = (how: 'shutdown' | 'exit'): void => {
+      stopRequested = how;
+      resume?.();
+    };
+    probe.lifecycle = { shutdown: () => stop('shutdown'), exit: () => stop('exit') };
     probe.gather = {
       stop: () => (paused = true),
       start: () => {

@@ -177,4 +177,28 @@ describe('-c with -r', () => {
       await nf.cleanup();
     }
   }, 120_000);
+
+  it('stop-gather pauses the reading; shutdown then exports what was read and exits 0', async () => {
+    const nf = await startNfcapd();
+    try {
+      const sock = path.join(tmp, 'file-stop.ctl');
+      const probe = startProbe(['-r', big, '-n', `127.0.0.1:${nf.port}`, '-v', '9', '-c', sock, '--export-rate', '1000', '--no-progress']);
+      await waitReady(probe, sock);
+      expect(await control(sock, 'stop-gather')).toBe(`flowprobe[${probe.pid}]: Data collection stopped.\n`);
+      const paused = (await statistics(sock)).packetsProcessed;
+      expect(paused).toBeLessThan(PACKETS);
+      expect(await control(sock, 'shutdown')).toBe(`flowprobe[${probe.pid}]: Shutting down gracefully...\n`);
+      expect(await probe.waitExit(60_000)).toEqual({ code: 0, signal: null });
+      expect(fs.existsSync(sock)).toBe(false);
+      // Stopped where it was paused: the summary counts the packets read, and every flow made of them went out.
+      const read = Number(/Packets read: (\d+)/.exec(probe.stdout())?.[1]);
+      expect(read).toBeLessThan(PACKETS);
+      expect(Number(/Packets processed: (\d+)/.exec(probe.stdout())?.[1])).toBe(paused);
+      const records = Number(/Flows exported: (\d+) records/.exec(probe.stdout())?.[1]);
+      await nf.stop();
+      expect(nf.log()).toMatch(new RegExp(`Flows: ${records}, .*Sequence Errors: 0, Bad Packets: 0`));
+    } finally {
+      await nf.cleanup();
+    }
+  }, 120_000);
 });
