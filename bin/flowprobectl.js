@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript entry point through tsx, so the installed command and the sources are one thing.
-import { register } from 'tsx/esm/api';
+// The flowprobectl command: the compiled build when it is current, else the TypeScript sources (see launch.js).
+import { launch } from './launch.js';
 
-register();
-await import('../src/cli/flowprobectl.ts');
+await launch('flowprobectl');

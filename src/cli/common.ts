@@ -2,7 +2,15 @@
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-export const VERSION: string = (require('../../package.json') as { version: string }).version;
+/** From src/cli, or from the build's dist/src/cli. */
+function packageVersion(): string {
+  try {
+    return (require('../../package.json') as { version: string }).version;
+  } catch {
+    return (require('../../../package.json') as { version: string }).version;
+  }
+}
+export const VERSION: string = packageVersion();
 
 /** Prints one line naming what was wrong and exits non-zero: the user sees a message, never a stack trace. */
 export function fail(message: string, code = 1): never {
