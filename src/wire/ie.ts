@@ -379,7 +379,9 @@ const flowEntries: [number, number, FieldCodec<FR>][] = [
   [0, IE.vlanId, uint('vlanId', (r: FR) => r.vlan, (r, v) => (r.vlan = v), 2)],
   [0, IE.dot1qVlanId, uint('dot1qVlanId', (r: FR) => r.vlan, (r, v) => (r.vlan = v), 2)],
   [0, IE.postVlanId, uint('postVlanId', (r: FR) => r.postVlan, (r, v) => (r.postVlan = v), 2)],
-  [0, IE.ipVersion, uint('ipVersion', (r: FR) => r.ipVersion, (r, v) => (r.ipVersion = v), 1)],
+  // Sent, but not read back: the address fields say the family (nfdump reads it so too). Read, a hostile or buggy
+  // IE 60 would set any byte as the version, or call IPv6 addresses IPv4, and the store would keep the wrong family.
+  [0, IE.ipVersion, uint('ipVersion', (r: FR) => r.ipVersion, () => undefined, 1)],
   [0, IE.flowDirection, uint('flowDirection', (r: FR) => r.direction, (r, v) => (r.direction = v), 1)],
   [0, IE.ipNextHopIPv6Address, ipv6('ipNextHopIPv6Address', (r) => r.nextHop, false)],
   [0, IE.flowEndReason, uint('flowEndReason', (r: FR) => r.endReason, (r, v) => (r.endReason = v), 1)],

@@ -25,8 +25,10 @@ export function setRecordTime(r: FlowRecord, end: boolean, sec: number, nsec: nu
 }
 
 export function setRecordMs(r: FlowRecord, end: boolean, ms: number): void {
-  const sec = Math.floor(ms / 1000);
-  setRecordTime(r, end, sec, (ms - sec * 1000) * 1e6);
+  // The remainder is taken with %, which is exact for any double: ms - sec·1000 is not once ms passes 2^53 (a
+  // 64-bit millisecond field can say anything), and gave nanoseconds below 0 or past the second.
+  const rem = ((ms % 1000) + 1000) % 1000;
+  setRecordTime(r, end, Math.floor(ms / 1000), rem * 1e6);
 }
 
 /** Milliseconds since the epoch from seconds + nanoseconds, truncated as every exporter truncates. */

@@ -1,0 +1,47 @@
+/**
+ * What the fuzzers found, each kept as the smallest input that showed it. Every entry names the fuzz property that
+ * found it and the fix.
+ */
+import { describe, expect, it } from 'vitest';
+import { IE } from '../../src/wire/ie.js';
+import { collect } from '../wire/collect.js';
+import { brokenRecord } from './props/wire.js';
+import { B, ipfixMessage, set, template, v9Message } from './lib/bytes.js';
+
+describe('fuzz regressions: wire decoders', () => {
+  // props/wire.ts (record sanity), on a mutated flowprobe IPFIX export: an 8-byte flowStartMilliseconds above 2^53
+  // gave startNsec -1,024,000,000. Fixed in src/wire/time.ts setRecordMs (remainder by %, exact for any double).
+  it('keeps nanoseconds within the second for any 64-bit millisecond time', () => {
+    const t = template(300, [[IE.sourceIPv4Address, 4], [IE.flowStartMilliseconds, 8], [IE.flowEndMilliseconds, 8]]);
+    const rec = (hi: number, lo: number): B => new B().u32(0xc0000201).u32(hi, lo).u32(hi, lo);
+    const data = new B()
+      .raw(rec(0xffffffff, 0xffffffff).bytes)
+      .raw(rec(0x03fd1e91, 0).bytes) // was -32,000,000 ns
+      .raw(rec(0x000001a2, 0x3b4c5d6e).bytes); // an ordinary time must not change
+    const got = collect(10, [ipfixMessage([set(2, t), set(300, data)])]);
+    expect(got.errors).toEqual([]);
+    expect(got.flows).toHaveLength(3);
+    for (const f of got.flows) expect(brokenRecord(f)).toBeNull();
+    const ms = 0x1a2 * 2 ** 32 + 0x3b4c5d6e;
+    expect([got.flows[2]!.startSec, got.flows[2]!.startNsec]).toEqual([Math.floor(ms / 1000), (ms % 1000) * 1e6]);
+  });
+
+  // props/wire.ts (record sanity), on a mutated softflowd v9 export: the ipVersion field (IE 60) set the record's
+  // version to any byte (31), or called IPv6 addresses IPv4. Fixed in src/wire/ie.ts: the address fields decide.
+  it('takes the address family from the address fields, not from IE 60', () => {
+    const v6 = template(260, [[IE.sourceIPv6Address, 16], [IE.destinationIPv6Address, 16], [IE.ipVersion, 1]]);
+    const v4 = template(261, [[IE.sourceIPv4Address, 4], [IE.destinationIPv4Address, 4], [IE.ipVersion, 1]]);
+    const addr6 = [0x20010db8, 0, 0, 1];
+    const msg = v9Message([
+      set(0, new B().raw(v6.bytes).raw(v4.bytes)),
+      set(260, new B().u32(...addr6).u32(...addr6).u8(4).u8(0, 0, 0)),
+      set(261, new B().u32(0x0a000001, 0x0a000002).u8(31).u8(0, 0, 0)),
+    ]);
+    const got = collect(9, [msg]);
+    expect(got.errors).toEqual([]);
+    expect(got.flows.map((f) => [f.ipVersion, Array.from(f.src)])).toEqual([
+      [6, addr6],
+      [4, [0x0a000001, 0, 0, 0]],
+    ]);
+  });
+});
