@@ -122,3 +122,16 @@ describe('the pcap job on the command line', () => {
     expect(err!.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('capture without permission', () => {
+  it('names the device and libpcap\'s reason, in one line', async () => {
+    // An unprivileged user (nobody, no capabilities) may not open a capture socket.
+    const err = await execFileP('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, FLOWPROBE, '-i', 'lo', '-d', '-n', '127.0.0.1:9', '-c', 'none']).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(err).not.toBeNull();
+    expect(err!.code).toBe(1);
+    expect(err!.stderr.trim()).toMatch(/^flowprobe: lo: You don't have permission to perform this capture on that device \(.*Operation not permitted\)$/);
+  });
+});
