@@ -370,9 +370,11 @@ const flowEntries: [number, number, FieldCodec<FR>][] = [
   [0, IE.sourceIPv6PrefixLength, uint('sourceIPv6PrefixLength', (r: FR) => r.srcMask, (r, v) => (r.srcMask = v), 1)],
   [0, IE.destinationIPv6PrefixLength, uint('destinationIPv6PrefixLength', (r: FR) => r.dstMask, (r, v) => (r.dstMask = v), 1)],
   [0, IE.flowLabelIPv6, uint('flowLabelIPv6', (r: FR) => r.flowLabel, (r, v) => (r.flowLabel = v), 4)],
-  // ICMP type·256+code lives in dstPort (FlowRecord contract, the NetFlow convention).
-  [0, IE.icmpTypeCodeIPv4, uint('icmpTypeCodeIPv4', (r: FR) => r.dstPort, (r, v) => (r.dstPort = v), 2)],
-  [0, IE.icmpTypeCodeIPv6, uint('icmpTypeCodeIPv6', (r: FR) => r.dstPort, (r, v) => (r.dstPort = v), 2)],
+  // ICMP type·256+code lives in dstPort (FlowRecord contract, the NetFlow convention). Templates that carry both
+  // it and destinationTransportPort (nfdump's nfreplay v9 does) send 0 in the one that does not apply, so a 0
+  // here must not wipe a TCP/UDP port read before it; echo reply (0.0) reads as 0 either way.
+  [0, IE.icmpTypeCodeIPv4, uint('icmpTypeCodeIPv4', (r: FR) => r.dstPort, (r, v) => (r.dstPort = v || r.dstPort), 2)],
+  [0, IE.icmpTypeCodeIPv6, uint('icmpTypeCodeIPv6', (r: FR) => r.dstPort, (r, v) => (r.dstPort = v || r.dstPort), 2)],
   [0, IE.sourceMacAddress, mac('sourceMacAddress', true)],
   [0, IE.postDestinationMacAddress, mac('postDestinationMacAddress', false)],
   [0, IE.destinationMacAddress, mac('destinationMacAddress', false)],
