@@ -66,6 +66,8 @@ export interface NfcapdOptions {
   extraArgs?: string[];
   /** Listen on this port instead of a free one (a collector that comes back where a probe already sends). */
   port?: number;
+  /** IPv4 address to listen on (default 127.0.0.1): one on an interface the test made, for a collector across a veth. */
+  bind?: string;
 }
 
 /** A UDP port on 127.0.0.1 that was free a moment ago. */
@@ -91,10 +93,12 @@ function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-/** rx_queue of the UDP socket bound to 127.0.0.1:port, from /proc/net/udp (null if not found). */
-async function rxQueue(port: number): Promise<number | null> {
+/** rx_queue of the UDP socket bound to addr:port, from /proc/net/udp (null if not found). */
+async function rxQueue(addr: string, port: number): Promise<number | null> {
   const text = await readFile('/proc/net/udp', 'utf8');
-  const want = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  // The kernel prints the address as one 32-bit word in host (little-endian) order: 127.0.0.1 is 0100007F.
+  const hex = addr.split('.').reverse().map((b) => Number(b).toString(16).toUpperCase().padStart(2, '0')).join('');
+  const want = `${hex}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   for (const line of text.split('\n').slice(1)) {
     const cols = line.trim().split(/\s+/);
     if (cols[1] === want) return parseInt(cols[4].split(':')[1], 16);
@@ -116,7 +120,7 @@ export async function startNfcapd(opts: NfcapdOptions = {}): Promise<Nfcapd> {
 async function tryStart(opts: NfcapdOptions): Promise<Nfcapd> {
   const port = opts.port ?? (await freeUdpPort());
   const dir = await mkdtemp(join(tmpdir(), 'nfcapd-'));
-  const args = ['-w', dir, '-p', String(port), '-b', '127.0.0.1', '-t', '3600', '-C', 'none'];
+  const args = ['-w', dir, '-p', String(port), '-b', opts.bind ?? '127.0.0.1', '-t', '3600', '-C', 'none'];
   if (opts.bufferBytes) args.push('-B', String(opts.bufferBytes));
   args.push(...(opts.extraArgs ?? []));
   const child = spawn('nfcapd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -147,7 +151,7 @@ async function tryStart(opts: NfcapdOptions): Promise<Nfcapd> {
   const drained = async (timeoutMs = 5000): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const q = await rxQueue(port);
+      const q = await rxQueue(opts.bind ?? '127.0.0.1', port);
       if (q === 0 || q === null) break;
       if (Date.now() > deadline) throw new Error(`nfcapd on port ${port} still has ${q} bytes unread`);
       await new Promise((r) => setTimeout(r, 20));

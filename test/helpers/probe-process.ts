@@ -29,8 +29,11 @@ export interface ProbeProcess {
 
 const started = new Set<ChildProcess>();
 
-export function startProbe(args: string[]): ProbeProcess {
-  const child = spawn(process.execPath, [FLOWPROBE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `flowprobe args`; with `netns`, inside that network namespace (`ip netns exec` execs, so the pid is the probe's). */
+export function startProbe(args: string[], opts: { netns?: string } = {}): ProbeProcess {
+  const argv = [process.execPath, FLOWPROBE, ...args];
+  if (opts.netns) argv.unshift('ip', 'netns', 'exec', opts.netns);
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   started.add(child);
   let out = '';
   let err = '';

@@ -25,13 +25,16 @@ export function closeSinks(): void {
   for (const s of sinks.splice(0)) s.close();
 }
 
-/** Sends `count` datagrams to 127.0.0.1:port from a fresh source port, which it returns: one new flow. */
-export async function sendFlow(port: number, count: number): Promise<number> {
+/**
+ * Sends `count` datagrams to to:port from a fresh source port on `from`, and returns that port: one new flow.
+ * Both addresses are this machine's: loopback, or the ends of a veth pair a test made.
+ */
+export async function sendFlow(port: number, count: number, to = '127.0.0.1', from = '127.0.0.1'): Promise<number> {
   const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => s.bind(0, from, () => r()));
   const src = s.address().port;
   for (let i = 0; i < count; i++) {
-    await new Promise<void>((resolve, reject) => s.send(Buffer.alloc(PAYLOAD, i), port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve, reject) => s.send(Buffer.alloc(PAYLOAD, i), port, to, (e) => (e ? reject(e) : resolve())));
   }
   await new Promise<void>((r) => s.close(() => r()));
   return src;

@@ -5,6 +5,7 @@
  * reaches it; the test's datagrams, each from its own source port, are the only flows.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +15,8 @@ import { freeUdpPort, startNfcapd, type Nfcapd, type NfFlow } from '../helpers/n
 import { control, killProbes, startProbe, statistics, until, waitProcessed, waitReady, type ProbeProcess } from '../helpers/probe-process.js';
 import { flowprobectl, runTool, SOFTFLOWCTL, type CtlResult } from '../control/run-ctl.js';
 import { collect } from '../wire/collect.js';
-import { IP_BYTES, closeSinks, sendFlow, sinkPort } from '../helpers/udp-traffic.js';
+import { IP_BYTES, PAYLOAD, closeSinks, sendFlow, sinkPort } from '../helpers/udp-traffic.js';
+import { createVethNamespace, type VethNamespace } from '../helpers/netns.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fp-livectl-'));
 afterAll(async () => {
@@ -319,5 +321,78 @@ describe('a collector that is down', () => {
     expect(probe.running()).toBe(true);
     await control(sock, 'shutdown');
     expect((await probe.waitExit()).code).toBe(0);
+  }, 60_000);
+});
+
+describe('a collector with no route to it', () => {
+  let veth: VethNamespace | null = null;
+  afterAll(async () => {
+    await killProbes();
+    await veth?.remove();
+  });
+
+  it('costs counted failures (ENETUNREACH), never the capture, and export resumes when the route returns', async () => {
+    // The probe lives in a namespace of its own, capturing on its lo; the collector sits on this side of a veth
+    // pair, on a /30 from the benchmarking range (RFC 2544) that only the pair carries.
+    const v = (veth = await createVethNamespace(`${process.pid % 100000}r`));
+    const net = `198.18.${process.pid % 250}`;
+    const inNs = (...args: string[]): Promise<unknown> => v.exec('ip', args, 10_000);
+    await inNs('link', 'set', 'lo', 'up');
+    await inNs('addr', 'add', `${net}.1/30`, 'dev', v.nsIf);
+    execFileSync('ip', ['addr', 'add', `${net}.2/30`, 'dev', v.hostIf]);
+    const route = [`${net}.0/30`, 'dev', v.nsIf];
+
+    /** `count` datagrams sent inside the namespace, over its lo, to `port`, from a fresh source port (returned). */
+    const sendInside = async (port: number, count: number): Promise<number> => {
+      const code =
+        `const s=require('dgram').createSocket('udp4');s.bind(0,'127.0.0.1',async()=>{` +
+        `for(let i=0;i<${count};i++)await new Promise((r,j)=>s.send(Buffer.alloc(${PAYLOAD}),${port},'127.0.0.1',(e)=>e?j(e):r()));` +
+        `console.log(s.address().port);s.close();});`;
+      const { stdout } = await v.exec(process.execPath, ['-e', code], 30_000);
+      return Number(stdout.trim());
+    };
+
+    const nf = await startNfcapd({ bind: `${net}.2` });
+    try {
+      const port = 5000;
+      const sock = path.join(tmp, 'noroute.ctl');
+      const probe = startProbe(['-i', 'lo', '-d', '-n', `${net}.2:${nf.port}`, '-v', '9', '-c', sock, 'udp', 'port', String(port)], { netns: v.ns });
+      await waitReady(probe, sock);
+      const line = (text: string): string => `flowprobe[${probe.pid}]: ${text}\n`;
+
+      const before = await sendInside(port, 2);
+      await waitProcessed(sock, 2);
+      expect(await control(sock, 'expire-all')).toBe(line('Expired 1 flows.'));
+      expect((await statistics(sock)).exportFailures).toBe(0);
+
+      await inNs('route', 'del', ...route);
+      const lost = await sendInside(port, 3);
+      await waitProcessed(sock, 5);
+      expect(await control(sock, 'expire-all')).toBe(line('Expired 1 flows.'));
+      const down = await statistics(sock);
+      expect(down.exportFailures).toBeGreaterThan(0);
+      expect(probe.stderr()).toContain(`export to ${net}.2:${nf.port} failed: ENETUNREACH`);
+      // Still capturing, still answering.
+      const held = await sendInside(port, 4);
+      expect((await waitProcessed(sock, 9)).activeFlows).toBe(1);
+
+      await inNs('route', 'add', ...route);
+      const after = await sendInside(port, 5);
+      await waitProcessed(sock, 14);
+      expect(await control(sock, 'expire-all')).toBe(line('Expired 2 flows.'));
+      expect((await statistics(sock)).exportFailures).toBe(down.exportFailures);
+      expect(await control(sock, 'shutdown')).toBe(line('Shutting down gracefully...'));
+      expect((await probe.waitExit()).code).toBe(0);
+
+      const got = (await nf.flows()).map((f) => [f.srcPort, f.packets, f.bytes]).sort((a, b) => a[1] - b[1]);
+      expect(got).toEqual([
+        [before, 2, 2 * IP_BYTES],
+        [held, 4, 4 * IP_BYTES],
+        [after, 5, 5 * IP_BYTES],
+      ]);
+      expect(got.map((g) => g[0])).not.toContain(lost);
+    } finally {
+      await nf.cleanup();
+    }
   }, 60_000);
 });
