@@ -107,3 +107,8 @@ export function mutate(base: Uint8Array, muts: readonly Mutation[]): Uint8Array 
   }
   return b;
 }
+
+/** `arb` in one case out of `n`, null in the others (fc.option's freq is the other way round). */
+export function rarely<T>(arb: fc.Arbitrary<T>, n: number): fc.Arbitrary<T | null> {
+  return fc.oneof({ weight: n - 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: arb });
+}

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import fc from 'fast-check';
 import { bundledCaptures } from './corpus.js';
-import { mutate, mutationsArb, INTERESTING } from './mutate.js';
+import { mutate, mutationsArb, rarely, INTERESTING } from './mutate.js';
 
 /** What a well-formed file holds, packet by packet: seconds, nanoseconds, caplen, wire length, bytes. */
 export interface ExpectedPacket {
@@ -142,7 +142,7 @@ export const hostilePcapArb: fc.Arbitrary<CaptureCase> = fc
       { maxLength: 8 },
     ),
     // Cut the file: inside the file header, inside a record header, or inside packet data.
-    cut: fc.option(fc.nat({ max: 4000 }), { freq: 3 }),
+    cut: rarely(fc.nat({ max: 4000 }), 3),
   })
   .map((s) => {
     const w = new W(s.le).u32(s.magic).u16(s.major).u16(s.minor).u32(0).u32(0).u32(s.snaplen).u32(s.linkType);
@@ -250,7 +250,7 @@ export const hostilePcapngArb: fc.Arbitrary<CaptureCase> = fc
         linkType: fc.oneof({ weight: 3, arbitrary: fc.constant(1) }, linkTypeArb.map((x) => x & 0xffff)),
         snaplen: fc.oneof(fc.constantFrom(0, 1, 65535, MAX_SNAPLEN, MAX_SNAPLEN + 1, 0xffffffff), fc.nat({ max: 0xffffffff })),
         // if_tsresol: powers of ten and two, including the impossible ones (10^-127, 2^-63 ...).
-        tsresol: fc.option(fc.oneof(fc.constantFrom(0, 6, 9, 19, 20, 0x7f, 0x80, 0x80 | 30, 0x80 | 63, 0x80 | 64, 0xff), fc.nat({ max: 255 }))),
+        tsresol: rarely(fc.oneof(fc.constantFrom(0, 6, 9, 19, 20, 0x7f, 0x80, 0x80 | 30, 0x80 | 63, 0x80 | 64, 0xff), fc.nat({ max: 255 })), 2),
       }),
       { maxLength: 3 },
     ),
@@ -275,7 +275,7 @@ export const hostilePcapngArb: fc.Arbitrary<CaptureCase> = fc
       ),
       { maxLength: 10 },
     ),
-    cut: fc.option(fc.nat({ max: 4000 }), { freq: 3 }),
+    cut: rarely(fc.nat({ max: 4000 }), 3),
   })
   .map((s) => {
     const w = new W(s.le);

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { decodePacket, LINK_LAYERS } from '../../../src/decode/index.js';
 import { DecodeReason, DecodeStatus, Fragment, MAX_MPLS_LABELS, PacketView } from '../../../src/decode/packet.js';
 import type { Frame } from '../lib/corpus.js';
-import { mutate, mutationsArb, type Mutation } from '../lib/mutate.js';
+import { mutate, mutationsArb, rarely, type Mutation } from '../lib/mutate.js';
 
 export const SUPPORTED_LINK_TYPES = [...LINK_LAYERS.keys()];
 
@@ -113,7 +113,7 @@ export function decodeCaseArb(frames: readonly Frame[]): fc.Arbitrary<DecodeCase
     .record({
       frame: fc.integer({ min: 0, max: frames.length - 1 }),
       muts: fc.oneof(fc.constant([] as Mutation[]), mutationsArb(4)),
-      otherLink: fc.option(linkArb, { freq: 6 }),
+      otherLink: rarely(linkArb, 6),
     })
     .map(({ frame, muts, otherLink }) => ({
       linkType: otherLink ?? frames[frame]!.linkType,
