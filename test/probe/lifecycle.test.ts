@@ -121,10 +121,10 @@ describe('the control socket path', () => {
   it.each([
     ['in the foreground', ['-d']],
     ['in daemon mode', []],
-  ])('a second probe on a live socket %s fails with one clear line, exit 1, and leaves the first one alone', async (_how, mode) => {
+  ])('a second probe on a live socket %s fails with one clear line, exit 1, and leaves the first one alone', async (how, mode) => {
     const port = await sinkPort();
-    const sock = path.join(tmp, 'busy.ctl');
-    const pidFile = path.join(tmp, 'busy.pid');
+    const sock = path.join(tmp, `busy-${how.replace(/\W+/g, '-')}.ctl`);
+    const pidFile = path.join(tmp, `busy-${how.replace(/\W+/g, '-')}.pid`);
     const first = startProbe(['-d', ...liveArgs(9, port, sock, pidFile)]);
     await waitReady(first, sock);
     const ino = fs.statSync(sock).ino;

@@ -56,7 +56,7 @@ describe('live capture on a veth pair equals flowprobe -r on the same capture', 
   ])('%s replayed at a fixed rate: same flows, packets and bytes, zero drops', async (_name, given) => {
     const file = given || synthetic;
     const v = veth!;
-    const sock = path.join(tmp, 'live.ctl');
+    const sock = path.join(tmp, `${path.basename(file)}.ctl`);
     const live = await startNfcapd();
     const offline = await startNfcapd();
     try {
@@ -101,6 +101,8 @@ describe('live capture on a veth pair equals flowprobe -r on the same capture', 
         expect(f.endMs).toBeLessThanOrEqual(t1 + 1000);
       }
     } finally {
+      // A probe left running by a failed assertion must not outlive its case.
+      await killProbes();
       await live.cleanup();
       await offline.cleanup();
     }
