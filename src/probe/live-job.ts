@@ -10,6 +10,7 @@ import type { PacketSource } from '../capture/source.js';
 import { PacketView } from '../decode/packet.js';
 import { BOOT_LEAD_MS } from '../export/exporter.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
+import { strerror } from '../control/unix.js';
 import { pumpBatch } from './pump.js';
 import { Probe } from './probe.js';
 import type { ProbeConfig } from './config.js';
@@ -39,7 +40,7 @@ export async function startLiveJob(cfg: ProbeConfig, log: (line: string) => void
   try {
     probe = await Probe.create(cfg, log);
     if (cfg.ctlSock) ctl = await startControlServer({ path: cfg.ctlSock, handler: probe, log });
-    if (cfg.pidFile) fs.writeFileSync(cfg.pidFile, `${process.pid}\n`);
+    if (cfg.pidFile) writePidFile(cfg.pidFile);
   } catch (e) {
     src.close();
     await ctl?.close();
@@ -135,4 +136,13 @@ export async function startLiveJob(cfg: ProbeConfig, log: (line: string) => void
   startGather();
   for (const c of probe.transport?.collectors ?? []) log(`capturing on ${device}, exporting to ${c} (NetFlow v${cfg.version})`);
   return { probe, done };
+}
+
+/** Node's own text ("ENOENT: no such file or directory, open '...'") does not say which file was meant for what. */
+function writePidFile(p: string): void {
+  try {
+    fs.writeFileSync(p, `${process.pid}\n`);
+  } catch (e) {
+    throw new Error(`cannot write pid file ${p}: ${strerror(e)}`);
+  }
 }

@@ -87,12 +87,16 @@ describe('daemon mode', () => {
     }
   }, 60_000);
 
-  it('a setup error (no such device) is reported by the command: one line, exit 1, nothing left behind', async () => {
-    const sock = path.join(tmp, 'nodev.ctl');
-    const pidFile = path.join(tmp, 'nodev.pid');
-    const parent = startProbe(['-i', 'nosuchdev0', '-n', '127.0.0.1:9', '-c', sock, '-p', pidFile]);
+  it.each([
+    ['no such device', ['-i', 'nosuchdev0'], /^flowprobe: [^\n]*nosuchdev0[^\n]*\n$/],
+    ['pid file in a missing directory', ['-i', 'lo', '-p', '/nonexistent-flowprobe-dir/x.pid'], /^flowprobe: cannot write pid file \/nonexistent-flowprobe-dir\/x\.pid: No such file or directory\n$/],
+  ])('a setup error (%s) is reported by the command: one line, exit 1, nothing left behind', async (_what, args, message) => {
+    const sock = path.join(tmp, 'setup.ctl');
+    const pidFile = path.join(tmp, 'setup.pid');
+    // The last -p given wins, so the case's own pid file replaces the good one.
+    const parent = startProbe(['-n', '127.0.0.1:9', '-c', sock, '-p', pidFile, ...args, 'udp', 'port', '9']);
     expect((await parent.waitExit()).code).toBe(1);
-    expect(parent.stderr()).toMatch(/^flowprobe: [^\n]*nosuchdev0[^\n]*\n$/);
+    expect(parent.stderr()).toMatch(message);
     expect(fs.existsSync(sock)).toBe(false);
     expect(fs.existsSync(pidFile)).toBe(false);
   }, 60_000);
