@@ -11,9 +11,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { built } from '../bin/launch.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const FLOWPROBE = path.join(ROOT, 'bin/flowprobe.js');
+/**
+ * What bin/flowprobe.js runs once `npm run build` is current. The benchmarks build it and run it directly, so that
+ * someone editing a source during a benchmark does not switch the remaining runs to tsx.
+ */
+export const FLOWPROBE_BUILD = path.join(ROOT, 'dist/src/cli/flowprobe.js');
 export const GENPCAP = path.resolve(ROOT, '../shared/tools/genpcap.py');
 export const CACHE = path.join(os.tmpdir(), 'flowprobe-bench');
 
@@ -35,6 +41,23 @@ export function need(...tools: string[]): void {
       process.exit(2);
     }
   }
+}
+
+/**
+ * Compiles the sources to dist/ (npm run build), so bin/flowprobe.js starts from the build as an installed probe
+ * would; returns how flowprobe will run. Others editing the sources afterwards make it fall back to tsx, which
+ * the benchmarks check again at the end.
+ */
+export function buildDist(): string {
+  try {
+    execFileSync(path.join(ROOT, 'node_modules/.bin/tsc'), ['-p', path.join(ROOT, 'tsconfig.json')], { stdio: 'pipe' });
+  } catch (e) {
+    // tsc still writes the JavaScript when a file it type-checks has an error (someone's work in progress).
+    const out = String((e as { stdout?: Buffer }).stdout ?? '').trim().split('\n')[0];
+    console.log(`note: tsc reported type errors (the build is written anyway): ${out}`);
+  }
+  if (!fs.existsSync(FLOWPROBE_BUILD)) throw new Error(`the build did not produce ${FLOWPROBE_BUILD}`);
+  return built() ? 'the compiled build in dist/, current with the sources' : 'the compiled build in dist/';
 }
 
 /** A genpcap.py capture, made once and kept in CACHE. */
@@ -123,6 +146,8 @@ export interface RunOptions {
   pollMs?: number;
   /** Run inside this network namespace (ip netns exec). */
   netns?: string;
+  /** Added to the environment. */
+  env?: Record<string, string>;
   /** Called with the command's pid once it runs. */
   onStart?: (pid: number) => void;
 }
@@ -139,7 +164,7 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
   const t0 = performance.now();
   const child = spawn('bash', ['-c', script, 'bash', ...full], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, FPB_TIMES: timesFile },
+    env: { ...process.env, ...opts.env, FPB_TIMES: timesFile },
   });
   let out = '';
   let err = '';

@@ -9,7 +9,7 @@
  * Target (issue 6): flowprobe >= 2.0x softflowd's packets/s.
  */
 import {
-  FLOWPROBE, LONG_TIMEOUTS, banner, field, fmt, genpcap, median, need, options, run, shown, startSink, table, warm,
+  FLOWPROBE, FLOWPROBE_BUILD, LONG_TIMEOUTS, ROOT, banner, buildDist, field, fmt, genpcap, median, need, options, run, shown, startSink, table, warm,
   type Run,
 } from './lib.js';
 import fs from 'node:fs';
@@ -23,6 +23,7 @@ const packets = o.packets as number;
 const runs = o.runs as number;
 
 banner('replay: softflowd -r vs flowprobe -r');
+const how = buildDist();
 const file = genpcap(packets, o.flows as number);
 const tiny = genpcap(10, 5);
 warm(file);
@@ -33,14 +34,14 @@ const softflowd = (port: number, f = file): [string, string[]] => ['softflowd', 
 // softflowd sends.
 const flowprobe = (port: number, f = file): [string, string[]] => [
   process.execPath,
-  [FLOWPROBE, '-r', f, '-n', `127.0.0.1:${port}`, '--octets', 'link', '--no-progress', '--export-rate', '0', ...common],
+  [FLOWPROBE_BUILD, '-r', f, '-n', `127.0.0.1:${port}`, '--octets', 'link', '--no-progress', '--export-rate', '0', ...common],
 ];
 
 const sink = await startSink();
 const show = (c: [string, string[]]): string => shown(c[0] === process.execPath ? 'node' : c[0], c[1]);
 console.log(`input:     ${file} (${packets.toLocaleString('en-US')} packets)`);
 console.log(`softflowd: ${show(softflowd(sink.port))}`);
-console.log(`flowprobe: ${show(flowprobe(sink.port))}`);
+console.log(`flowprobe: ${show(flowprobe(sink.port))}  (${how}: what ${path.relative(ROOT, FLOWPROBE)} runs)`);
 
 async function once(c: [string, string[]], what: string): Promise<Run & { datagrams: number }> {
   sink.reset();

@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** True when every src/**.ts has its dist/src/**.js, written no earlier than the source. */
-function built(dir = path.join(ROOT, 'src')) {
+export function built(dir = path.join(ROOT, 'src')) {
   let entries;
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
