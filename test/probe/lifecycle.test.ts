@@ -152,14 +152,18 @@ describe('-c with -r', () => {
     big = path.join(tmp, 'genpcap-200k.pcap');
     execFileSync('python3', [genpcapTool(), big, '--packets', String(PACKETS), '--flows', '20000', '--seed', '6']);
   }, 60_000);
+  /**
+   * Paced export holds the reading back (it waits while 512 datagrams are queued): this file makes some 2,900
+   * datagrams, so at 1,000 a second the reading lasts over two seconds however fast the machine is.
+   */
+  const readArgs = (collector: number, sock: string): string[] =>
+    ['-r', big, '-n', `127.0.0.1:${collector}`, '-v', '9', '-c', sock, '--export-rate', '1000', '--no-progress'];
 
   it('the socket answers while the file is read, and the probe exits by itself when done, removing it', async () => {
     const nf = await startNfcapd();
     try {
       const sock = path.join(tmp, 'file.ctl');
-      // Paced export holds the reading back (it waits while 512 datagrams are queued): this file makes some 2,900
-      // datagrams, so at 1,000 a second the reading lasts over two seconds however fast the machine is.
-      const probe = startProbe(['-r', big, '-n', `127.0.0.1:${nf.port}`, '-v', '9', '-c', sock, '--export-rate', '1000', '--no-progress']);
+      const probe = startProbe(readArgs(nf.port, sock));
       await waitReady(probe, sock);
       const during = await until('statistics in the middle of the file', () => statistics(sock), (s) => s.packetsProcessed > 0);
       expect(probe.running()).toBe(true);
@@ -186,7 +190,7 @@ describe('-c with -r', () => {
     const nf = await startNfcapd();
     try {
       const sock = path.join(tmp, 'file-stop.ctl');
-      const probe = startProbe(['-r', big, '-n', `127.0.0.1:${nf.port}`, '-v', '9', '-c', sock, '--export-rate', '1000', '--no-progress']);
+      const probe = startProbe(readArgs(nf.port, sock));
       await waitReady(probe, sock);
       expect(await control(sock, 'stop-gather')).toBe(`flowprobe[${probe.pid}]: Data collection stopped.\n`);
       const paused = (await statistics(sock)).packetsProcessed;
