@@ -12,6 +12,7 @@ import type { ControlHandler, FlowDump, StatsSnapshot, CaptureCounters } from '.
 import type { Timeouts } from '../flow/expiry.js';
 import type { PacketConsumer } from './pump.js';
 import { FlowPrinter } from './print-flows.js';
+import { FlowFileWriter } from '../store/writer.js';
 import type { ProbeConfig } from './config.js';
 
 /** What the probe asks of its packet source through the control socket. */
@@ -31,6 +32,10 @@ export class Probe implements ControlHandler, PacketConsumer {
   readonly table: FlowTable;
   readonly exporter: FlowExporter | null;
   readonly printer: FlowPrinter | null;
+  /** -w DIR: flows stored in rotating files, as flowcapd stores them. */
+  readonly writer: FlowFileWriter | null;
+  /** The probe's clock in ms (the capture's with -r): picks the writer's file interval. */
+  private nowMs = Date.now();
   readonly since = Math.floor(Date.now() / 1000);
   gather: GatherControl | null = null;
   lifecycle: Lifecycle | null = null;
@@ -42,7 +47,10 @@ export class Probe implements ControlHandler, PacketConsumer {
     private readonly log: (line: string) => void,
   ) {
     this.debugLevel = cfg.debug ? 1 : 0;
-    let sink: FlowSink;
+    const sinks: FlowSink[] = [];
+    this.writer = cfg.writeDir
+      ? new FlowFileWriter({ dir: cfg.writeDir, interval: cfg.rotateSeconds, now: () => this.nowMs, log })
+      : null;
     if (transport) {
       this.exporter = new FlowExporter(transport, {
         version: cfg.version,
@@ -55,12 +63,22 @@ export class Probe implements ControlHandler, PacketConsumer {
         meteringProcessId: process.pid,
       });
       this.printer = null;
-      sink = this.exporter;
+      sinks.push(this.exporter);
     } else {
       this.exporter = null;
-      this.printer = new FlowPrinter(cfg.format, process.stdout);
-      sink = this.printer;
+      // Without a collector the flows are printed, unless they go to files.
+      this.printer = this.writer ? null : new FlowPrinter(cfg.format, process.stdout);
+      if (this.printer) sinks.push(this.printer);
     }
+    if (this.writer) sinks.push(this.writer);
+    const sink: FlowSink =
+      sinks.length === 1
+        ? sinks[0]!
+        : {
+            onFlow(rec: FlowRecord) {
+              for (const k of sinks) k.onFlow(rec);
+            },
+          };
     const probe = this;
     // Always in the path (one check per expired flow, not per packet): `debug+` turns on EXPIRED lines in a
     // probe started without -D, as it turns on ADD FLOW lines.
@@ -96,7 +114,13 @@ export class Probe implements ControlHandler, PacketConsumer {
 
   /** Sets the export clock (ms): now, and the boot time sysUpTime counts from. */
   setClock(nowMs: number, bootMs: number): void {
+    this.nowMs = nowMs;
     this.exporter?.setClock(nowMs, bootMs);
+  }
+
+  /** About once a second: lets the file writer rotate on its boundary and retry a disk that was full. */
+  tick(): void {
+    this.writer?.tick();
   }
 
   onPacket(v: PacketView): void {
@@ -128,6 +152,7 @@ export class Probe implements ControlHandler, PacketConsumer {
     this.table.enforceMaxFlows();
     this.table.expireAll();
     this.flush();
+    if (this.writer && !this.writer.close()) this.log(`some flows could not be written to ${this.writer.dir} (see above)`);
     if (this.transport) await this.transport.close();
   }
 
