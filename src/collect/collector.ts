@@ -122,7 +122,7 @@ export class Collector {
     let s = this.sessions.get(key);
     if (s === undefined) {
       const label = version === 5 || version === 1 ? 'engine' : version === 9 ? 'source id' : 'domain';
-      const name = `${src.version === 6 ? `[${src.text}]` : src.text}${portPart} v${version === 10 ? 'IPFIX' : version} ${label} ${domain}`;
+      const name = `${src.version === 6 ? `[${src.text}]` : src.text}${portPart} ${version === 10 ? 'IPFIX' : `v${version}`} ${label} ${domain}`;
       s = new Session(name, version, src, this.cfg, this.budget, this.out, this.log);
       this.sessions.set(key, s);
       this.log(`new exporter ${name}`);

@@ -35,10 +35,10 @@ describe('the collector', () => {
     a.c.receive(message(7), '192.0.2.1', 1000, NOW);
     a.c.receive(message(0), '192.0.2.2', 1000, NOW);
     expect(a.c.list().map((s) => s.name)).toEqual([
-      '192.0.2.1:1000 vIPFIX domain 0',
-      '192.0.2.1:1001 vIPFIX domain 0',
-      '192.0.2.1:1000 vIPFIX domain 7',
-      '192.0.2.2:1000 vIPFIX domain 0',
+      '192.0.2.1:1000 IPFIX domain 0',
+      '192.0.2.1:1001 IPFIX domain 0',
+      '192.0.2.1:1000 IPFIX domain 7',
+      '192.0.2.2:1000 IPFIX domain 0',
     ]);
     const b = mk({ ignorePort: true });
     b.c.receive(message(0), '192.0.2.1', 1000, NOW);
@@ -48,7 +48,7 @@ describe('the collector', () => {
     v9.addTemplates();
     v9.addRecord(flow(1, NOW - 5000));
     b.c.receive(v9.finish(), '192.0.2.1', 1002, NOW);
-    expect(b.c.list().map((s) => s.name)).toEqual(['192.0.2.1 vIPFIX domain 0', '192.0.2.1 v9 source id 0']);
+    expect(b.c.list().map((s) => s.name)).toEqual(['192.0.2.1 IPFIX domain 0', '192.0.2.1 v9 source id 0']);
     expect(b.flows).toHaveLength(3);
   });
 

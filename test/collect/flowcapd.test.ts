@@ -55,7 +55,7 @@ describe('flowcapd', () => {
       const err = fc.stderr();
       expect(err).toMatch(/127\.0\.0\.1:\d+ v5 engine 0: packets 4, flows 100, sequence errors 0 \(missing 0\), malformed 0/);
       expect(err).toMatch(/127\.0\.0\.1:\d+ v9 source id 0: packets \d+, flows 100, sequence errors 0/);
-      expect(err).toMatch(/127\.0\.0\.1:\d+ vIPFIX domain 0: packets \d+, flows 100, sequence errors 0/);
+      expect(err).toMatch(/127\.0\.0\.1:\d+ IPFIX domain 0: packets \d+, flows 100, sequence errors 0/);
       expect(err).toMatch(/total: \d+ datagrams, 300 flows .*flows written 300, write errors 0, flows dropped for lack of disk 0/);
       expect(err).toMatch(/SIGTERM: stopped\n$/);
     } finally {

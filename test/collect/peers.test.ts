@@ -126,7 +126,7 @@ describe('real exporters into flowcapd and nfcapd at once', () => {
       const b = await feedBoth(softflowd(pcap, '10', ['-A', 'milli', '-6']));
       expectSame(b, 40);
       // softflowd numbers IPFIX messages including their own records; flowcapd notices and does not count gaps.
-      expect(b.log).toMatch(/vIPFIX domain 0: packets \d+, flows \d+, sequence errors 0 \(missing 0(, inclusive numbering tolerated)?\), malformed 0/);
+      expect(b.log).toMatch(/IPFIX domain 0: packets \d+, flows \d+, sequence errors 0 \(missing 0(, inclusive numbering tolerated)?\), malformed 0/);
     }, SLOW);
 
     it.concurrent(`softflowd -v 9 (${pcap}): the same flows; times exactly 2^32 ms before nfcapd's (softflowd's wrap)`, async () => {
