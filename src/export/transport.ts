@@ -49,6 +49,8 @@ export interface TransportStats {
 interface Peer {
   label: string;
   sock: dgram.Socket;
+  /** Unconnected (no route at start-up): each send names the destination. */
+  dest: { port: number; addr: string } | null;
 }
 
 export interface TransportOptions {
@@ -102,25 +104,37 @@ export class UdpTransport {
       const label = family === 6 ? `[${addr}]:${c.port}` : `${addr}:${c.port}`;
       // An ICMP error from an earlier send surfaces as an 'error' event on a connected socket: count it, go on.
       sock.on('error', (e) => t.fail(label, e));
-      await new Promise<void>((resolve, reject) => {
-        sock.once('error', reject);
-        sock.connect(c.port, addr, () => {
-          sock.off('error', reject);
-          resolve();
+      let dest: Peer['dest'] = null;
+      let peerSock = sock;
+      try {
+        await new Promise<void>((resolve, reject) => {
+          sock.once('error', reject);
+          // Node hands a failed connect (no route) to this callback as its argument, not as an 'error' event.
+          const onConnect = (err?: Error): void => {
+            sock.off('error', reject);
+            if (err) reject(err);
+            else resolve();
+          };
+          sock.connect(c.port, addr, onConnect as () => void);
         });
-      }).catch(async (e: Error) => {
+      } catch (e) {
+        // No route now (an interface not up yet, a VPN down): start anyway and count each failed send, so the
+        // probe captures meanwhile and exports once the route appears.
+        const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+        opts.onError?.(`collector ${label} is unreachable now (${code}); sending anyway, failures are counted`);
         sock.close();
-        await t.close();
-        throw new Error(`cannot connect to collector ${label}: ${e.message}`);
-      });
+        peerSock = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
+        peerSock.on('error', (err) => t.fail(label, err));
+        dest = { port: c.port, addr };
+      }
       if (opts.hopLimit !== undefined) {
         try {
-          sock.setMulticastTTL(opts.hopLimit);
+          peerSock.setMulticastTTL(opts.hopLimit);
         } catch {
           // Only meaningful for multicast destinations; unicast sockets may refuse it.
         }
       }
-      t.peers.push({ label, sock });
+      t.peers.push({ label, sock: peerSock, dest });
       t.collectors.push(label);
     }
     return t;
@@ -196,11 +210,13 @@ export class UdpTransport {
     let ok = false;
     for (const p of targets) {
       this.inflight++;
-      p.sock.send(d, (err) => {
+      const done = (err: Error | null): void => {
         this.inflight--;
         if (err) this.fail(p.label, err);
         this.settle();
-      });
+      };
+      if (p.dest) p.sock.send(d, p.dest.port, p.dest.addr, done);
+      else p.sock.send(d, done);
       ok = true;
     }
     if (ok) this.stats.datagrams++;

@@ -137,3 +137,18 @@ describe('capture without permission', () => {
     expect(err!.stderr.trim()).toMatch(/^flowprobe: lo: You don't have permission to perform this capture on that device \(.*Operation not permitted\)$/);
   });
 });
+
+describe('a collector with no route at start-up', () => {
+  it('does not stop the pcap job: sends are counted as failures', async () => {
+    // A namespace of the test's own, with no interface up: no route anywhere, nothing can leave.
+    const ns = `fp-noroute-${process.pid}`;
+    execFileSync('ip', ['netns', 'add', ns]);
+    try {
+      const r = await execFileP('ip', ['netns', 'exec', ns, process.execPath, FLOWPROBE, '-r', path.join(ROOT, 'pcaps', 'zeek-5-pings.pcap'), '-n', '10.9.9.9:2055', '-v', '9', '--no-progress']);
+      expect(r.stderr).toMatch(/collector 10\.9\.9\.9:2055 is unreachable now \(ENETUNREACH\)/);
+      expect(r.stdout).toMatch(/Flows exported: 2 records in 1 datagrams to 10\.9\.9\.9:2055 \(NetFlow v9, [1-9]\d* failures\)/);
+    } finally {
+      execFileSync('ip', ['netns', 'del', ns]);
+    }
+  });
+});
