@@ -72,15 +72,26 @@ export function realFrames(perFile = 48): Frame[] {
   return out;
 }
 
-/** A UDP socket on 127.0.0.1 that keeps every datagram it receives. */
-export async function udpSink(): Promise<{ port: number; datagrams: Buffer[]; close(): Promise<void> }> {
+/**
+ * A UDP socket on 127.0.0.1 that keeps what one exporter sends: the source of the first datagram. Others (a stray
+ * from another test on this shared machine, sent to a port that used to be its own) are only counted.
+ */
+export async function udpSink(): Promise<{ port: number; datagrams: Buffer[]; strays: () => number; close(): Promise<void> }> {
   const s = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });
   const datagrams: Buffer[] = [];
-  s.on('message', (m) => datagrams.push(m));
+  let from = '';
+  let strays = 0;
+  s.on('message', (m, rinfo) => {
+    const src = `${rinfo.address}:${rinfo.port}`;
+    if (from === '') from = src;
+    if (src === from) datagrams.push(m);
+    else strays++;
+  });
   await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
   return {
     port: s.address().port,
     datagrams,
+    strays: () => strays,
     close: () => new Promise<void>((resolve) => s.close(() => resolve())),
   };
 }

@@ -33,8 +33,12 @@ const CODES = new Set<number>(Object.values(WireError));
 
 const isInt = (x: number, max: number): boolean => Number.isInteger(x) && x >= 0 && x <= max;
 
-/** The first field of a decoded record a store could not take as it is, or null. */
-export function brokenRecord(r: FlowRecord): string | null {
+/**
+ * The first field of a decoded record a store could not take as it is, or null. `scaled`: the counters have been
+ * multiplied by a sampling rate, which may be fractional ((interval + space) / interval, RFC 5476 §6.5.2); then
+ * they need only be finite and non-negative.
+ */
+export function brokenRecord(r: FlowRecord, scaled = false): string | null {
   if (r.ipVersion !== 4 && r.ipVersion !== 6) return `ipVersion ${r.ipVersion}`;
   const u8 = { protocol: r.protocol, tos: r.tos, revTos: r.revTos, srcMask: r.srcMask, dstMask: r.dstMask, endReason: r.endReason, direction: r.direction };
   for (const [k, v] of Object.entries(u8)) if (!isInt(v, 0xff)) return `${k} ${v}`;
@@ -43,7 +47,9 @@ export function brokenRecord(r: FlowRecord): string | null {
   const u32 = { inputIf: r.inputIf, outputIf: r.outputIf, srcAs: r.srcAs, dstAs: r.dstAs, srcMacLo: r.srcMacLo, dstMacLo: r.dstMacLo, flowLabel: r.flowLabel };
   for (const [k, v] of Object.entries(u32)) if (!isInt(v, 0xffffffff)) return `${k} ${v}`;
   const u64 = { packets: r.packets, octets: r.octets, revPackets: r.revPackets, revOctets: r.revOctets };
-  for (const [k, v] of Object.entries(u64)) if (!isInt(v, 2 ** 64)) return `${k} ${v}`;
+  for (const [k, v] of Object.entries(u64)) {
+    if (scaled ? !(Number.isFinite(v) && v >= 0) : !isInt(v, 2 ** 64)) return `${k} ${v}`;
+  }
   for (const [k, v] of Object.entries({ startSec: r.startSec, endSec: r.endSec })) if (!Number.isInteger(v)) return `${k} ${v}`;
   for (const [k, v] of Object.entries({ startNsec: r.startNsec, endNsec: r.endNsec })) if (!isInt(v, 999_999_999)) return `${k} ${v}`;
   if (!isInt(r.mplsDepth, 10)) return `mplsDepth ${r.mplsDepth}`;
