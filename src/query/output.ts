@@ -218,8 +218,9 @@ export function textPrinter(spec: string, o: TextOptions): Printer {
 
 /**
  * nfdump 1.7.1's csv columns, in its order. flowprobe's records do not carry the forwarding status (fwd), the
- * destination ToS (dtos), the BGP next hop (nhb), the latencies (cl sl al), the exporter (ra eng exid) or the
- * receive time (tr): those columns print as nfdump prints an absent value (0, 0.0.0.0, 0/0, the epoch).
+ * destination ToS (dtos), the BGP next hop (nhb), the latencies (cl sl al), the engine (eng exid) or the receive
+ * time (tr): those columns print as nfdump prints an absent value (0, 0.0.0.0, 0/0, the epoch). The exporter (ra)
+ * is printed when the record came through flowcapd.
  */
 export const CSV_HEADER =
   'ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,in,out,sas,das,smk,dmk,dtos,dir,nh,nhb,svln,dvln,' +
@@ -242,6 +243,11 @@ function nextHopText(r: FlowRecord): string {
   const nh = r.nextHop;
   if ((nh[0] | nh[1] | nh[2] | nh[3]) === 0) return '0.0.0.0';
   return formatAddr(nh, nh[1] | nh[2] | nh[3] ? 6 : r.ipVersion);
+}
+
+/** The exporter that sent the record (nfdump's "ra", router address), as flowcapd stored it. */
+function exporterText(r: FlowRecord): string {
+  return r.exporterVersion ? formatAddr(r.exporter, r.exporterVersion) : '0.0.0.0';
 }
 
 export function csvRecord(r: FlowRecord, o: TextOptions): string {
@@ -281,7 +287,7 @@ export function csvRecord(r: FlowRecord, o: TextOptions): string {
     '00:00:00:00:00:00',
   ];
   for (let i = 0; i < 10; i++) cols.push(mplsText(r, i));
-  cols.push('    0.000', '    0.000', '    0.000', '0.0.0.0', '0/0', 0, formatDate(0));
+  cols.push('    0.000', '    0.000', '    0.000', exporterText(r), '0/0', 0, formatDate(0));
   return cols.join(',');
 }
 
@@ -342,6 +348,8 @@ export function jsonRecord(r: FlowRecord, flows: number | null): string {
   if (r.dstMacHi || r.dstMacLo) o.in_dst_mac = mac(r.dstMacHi, r.dstMacLo);
   if (r.mplsDepth > 0) o.mpls = Array.from({ length: r.mplsDepth }, (_, i) => mplsText(r, i));
   if (r.endReason) o.end_reason = r.endReason;
+  // nfdump's key for the exporter's address.
+  if (r.exporterVersion) o[r.exporterVersion === 6 ? 'ip6_router' : 'ip4_router'] = exporterText(r);
   return JSON.stringify(o);
 }
 
