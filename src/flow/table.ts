@@ -49,7 +49,10 @@ export interface FlowTableOptions {
   sampling?: number;
   /** One record per flow with RFC 5103 reverse counters (IPFIX -b) instead of one per direction. */
   biflow?: boolean;
-  /** Flows allocated up front (default 1024, at most the maximum). */
+  /**
+   * Flows allocated up front, growing by doubling after (default: the most the table can hold, when that fits in
+   * PREALLOCATE_BYTES, else 1024).
+   */
   initialCapacity?: number;
   /** Seed of the key hash (default random, so that crafted traffic cannot aim at one probe chain). */
   hashSeed?: number;
@@ -96,63 +99,82 @@ export interface ActiveFlow {
 }
 
 /*
- * Storage. Each flow has a 128-byte row in one ArrayBuffer, read through a Uint32Array and a Float64Array view:
- * everything a packet of an existing flow reads or writes (key, counters, latest times, flags, expiry second)
- * sits in two adjacent cache lines. With one typed array per field a packet touched a dozen or more lines; the
- * rows measured about 1.35x faster (uniformly random packets on this 2-core box: 100k flows 1.4 -> 2.0 Mpps,
- * 5k flows 7.3 -> 9.5 Mpps). Fields only the first packet of a direction or the export needs (first times, flow
- * label, MPLS labels, creation sequence) stay in arrays of their own. Seconds are stored as u32, as capture
- * timestamps are (good until 2106); counters are doubles, so they never wrap.
+ * Storage. A flow is an index f. Everything a packet of an existing flow reads or writes sits in its 64-byte row
+ * (16 words of one Uint32Array: one cache line): key, counters, flags, times and expiry second. Beside it, per
+ * flow: the nanoseconds of each half's first packet (`firstNs`, written by a half's first packet, read at export),
+ * the creation sequence (`seq`) and the wheel's two links, so an IPv4 flow takes 84 bytes, and the hash index
+ * about 8 more (one 32-bit entry per slot: flow + 1 and the hash's high bits, load <= 3/4). What only some flows
+ * have lives apart: IPv6 addresses and flow labels in a 40-byte extension slot, MPLS labels in an array made at
+ * the first labelled packet, VLAN and MAC key fields in arrays that exist only with -T vlan|ether. Rows with
+ * objects per flow or a typed array per field measured several times slower and larger (bench/memory.ts,
+ * bench/replay.ts).
  *
- * Row, in 32-bit words (the Float64 view addresses the same bytes in 8-byte units):
- *   0      ipVersion | protocol << 8 | MPLS depth << 16
- *   1      port of half 0 << 16 | port of half 1
- *   2-5    half 0 (lower) address        6-9   half 1 address
- *   10     outer VLAN id << 16 | inner VLAN id (only -T vlan|ether)
- *   11     MAC high 16 bits: half 0 << 16 | half 1;  12, 13: MAC low 32 bits of half 0, half 1 (only -T ether)
- *   14     TCP flags half 0 | half 1 << 8 | ToS half 0 << 16 | ToS half 1 << 24
- *   15     expiry second (a copy of the wheel's, read by every packet)
- *   16-23  Float64 packets half 0, half 1, octets half 0, half 1
- *   24-25  latest packet second per half     26-27  its nanoseconds
- *   28     first packet second of the flow    29     latest packet second of the flow
- *   30     pending Reason                     31     unused
+ * Counters are u32, softflowd's width and what the templates carry: a flow passes 2^31 octets only by one packet
+ * before the expiry rule ends it (over 2 GiB), and should one packet take a counter past 2^32 - 1 (a hostile
+ * wire length with --octets link), the flow ends before it rather than wrap.
+ *
+ * The rows and per-flow arrays are allocated for the most flows the table can hold (maxFlows + checkEvery) at the
+ * start when that stays below PREALLOCATE_BYTES: the kernel hands such memory out on first touch and freed
+ * indices are used again first, so only pages of flows that existed become resident, and growing never copies
+ * (no moment with two copies of the table). Larger tables, or an explicit initialCapacity, grow by doubling. The
+ * index grows with the number of flows.
+ *
+ * Row words:
+ *   0       ipVersion | protocol << 8 | MPLS depth << 16 (the key part) | pending Reason << 24
+ *   1       port of half 0 << 16 | port of half 1
+ *   2, 3    IPv4: the addresses of half 0 (the lower) and half 1; IPv6: the extension slot, 0
+ *   4       TCP flags half 0 | half 1 << 8 | ToS half 0 << 16 | ToS half 1 << 24
+ *   5       expiry second (the wheel files the flow by it, and writes it)
+ *   6, 7    packets per half            8, 9    octets per half
+ *   10, 11  latest packet second per half      12, 13  its nanoseconds
+ *   14, 15  first packet second per half (its nanoseconds are in firstNs)
+ * A half without packets has zeros in all of its words. Seconds are u32, as capture timestamps are (until 2106).
  */
-const ROW_WORDS = 32;
-const ROW_F64 = ROW_WORDS / 2;
+const ROW = 16;
+const ROW_SHIFT = 4;
 const K_META = 0;
 const K_PORTS = 1;
-const K_ADDR0 = 2;
-const K_ADDR1 = 6;
-const K_VLAN = 10;
-const K_MACHI = 11;
-const K_MAC0LO = 12;
-const K_MAC1LO = 13;
-/** Key words stored in the row; the MPLS labels follow them in the scratch key and live in `mplsLabels`. */
-const K_FIXED = 14;
-const R_FLAGS = 14;
-const R_EXPIRES = 15;
-const F_PKTS = 8; // Float64 index within the row
-const F_OCTS = 10;
-const R_LAST_S = 24;
-const R_LAST_NS = 26;
-const R_START = 28;
-const R_LAST = 29;
-const R_PENDING = 30;
+const K_A0 = 2;
+const K_A1 = 3;
+const R_FLAGS = 4;
+const R_EXPIRES = 5;
+const R_PKTS = 6;
+const R_OCTS = 8;
+const R_LAST_S = 10;
+const R_LAST_NS = 12;
+const R_FIRST_S = 14;
+const META_KEY = 0xffffff;
+const REASON_SHIFT = 24;
+/** IPv6 extension slot: the addresses of half 0 and half 1 (8 words), then each half's flow label. */
+const EXT = 10;
+const EXT_LABEL = 8;
+const MAX_U32 = 0xffffffff;
+/** Per-flow bytes allocated up front at most this large (virtual: resident only where flows have been). */
+const PREALLOCATE_BYTES = 1 << 30;
+/**
+ * Bytes per flow of the arrays sized by capacity: row, firstNs, seq, wheel links, free list, scan output, IPv6
+ * extension slot and its free list.
+ */
+const BYTES_PER_FLOW = ROW * 4 + 8 + 4 + 8 + 4 + 4 + EXT * 4 + 4;
+/** The scratch key: meta, ports, up to 8 address words, VLAN word, 3 MAC words, MPLS labels. */
+const KEY_WORDS = 2 + 8 + 1 + 3 + MAX_MPLS_LABELS;
 
-// Imported enum members and constants copied into module constants: under tsx (how bin/ runs us) an imported
-// binding is read through a getter on every access, which profiled at a quarter of the per-packet time.
+// Imported enum members and constants copied into module constants: under tsx (how bin/ runs us without a build)
+// an imported binding is read through a getter on every access, which profiled at a quarter of the per-packet time.
 const OK: number = DecodeStatus.OK;
 const TOO_SHORT: number = DecodeStatus.TOO_SHORT;
 const NOT_FRAGMENT: number = Fragment.NONE;
 const MAX_LABELS: number = MAX_MPLS_LABELS;
 const R_MAXFLOWS: Reason = Reason.MAXFLOWS;
 const R_FLUSHED: Reason = Reason.FLUSHED;
+const R_OVERBYTES: Reason = Reason.OVERBYTES;
 const END_REASONS: Readonly<Uint8Array> = END_REASON;
 const LIMIT: number = OVERBYTES_LIMIT;
 
 const EMPTY = -1;
 const DEFAULT_MAX_FLOWS = 8192;
 const DEFAULT_INITIAL = 1024;
+const MIN_INDEX = 16;
 
 export class FlowTable {
   readonly stats = new FlowStats();
@@ -176,39 +198,53 @@ export class FlowTable {
 
   private capacity = 0;
   private count = 0;
+  /** Indices below this have been used; the rest have never been touched. */
+  private high = 0;
   private nextSeq = 1;
   private sinceCheck = 0;
   /** Latest packet second seen: the packet clock. */
   private clockSec = 0;
 
-  /** The rows, as words and as doubles. */
-  private u32: Uint32Array = new Uint32Array(0);
-  private f64: Float64Array = new Float64Array(0);
-  // Cold, per flow.
-  private mplsLabels: Uint32Array = new Uint32Array(0);
-  private flowHash: Int32Array = new Int32Array(0);
-  private seq: Float64Array = new Float64Array(0);
-  // Cold, per direction (index 2*flow + half).
-  private firstS: Float64Array = new Float64Array(0);
+  private rows: Uint32Array = new Uint32Array(0);
   private firstNs: Uint32Array = new Uint32Array(0);
-  private flowLabel: Uint32Array = new Uint32Array(0);
-
+  private seq: Uint32Array = new Uint32Array(0);
+  /** Key words past the addresses, only with -T vlan|ether: VLAN word; MAC high words and low words. */
+  private vlanKey: Uint32Array = new Uint32Array(0);
+  private macKey: Uint32Array = new Uint32Array(0);
+  /** MPLS labels, MAX_LABELS per flow; made at the first labelled packet. */
+  private mplsLabels: Uint32Array = new Uint32Array(0);
   private free: Int32Array = new Int32Array(0);
   private freeTop = 0;
-  /** Hash index: pairs of (flow, hash), linear probing. */
-  private index: Int32Array = new Int32Array(0);
+
+  private ext: Uint32Array = new Uint32Array(0);
+  private extFree: Int32Array = new Int32Array(0);
+  private extTop = 0;
+  private extHigh = 0;
+
+  /** Hash index: (flow + 1) | (hash & tagMask) per slot, 0 when empty; linear probing. */
+  private index: Uint32Array = new Uint32Array(0);
   private slotMask = 0;
+  private indexLimit = 0;
+  private readonly flowMask: number;
+  private readonly tagMask: number;
   private readonly wheel: ExpiryWheel;
   /** Flows taken off the wheel by a scan or eviction. */
   private out: Int32Array = new Int32Array(0);
 
-  // The key of the packet being processed (row words 0-13, then the MPLS labels), and what buildKey derived.
-  private readonly key = new Uint32Array(K_FIXED + MAX_MPLS_LABELS);
+  // The key of the packet being processed (see KEY_WORDS), and what buildKey derived.
+  private readonly key = new Uint32Array(KEY_WORDS);
+  private keyLen = 0;
+  /** Where the words after the addresses start in `key` (4 for IPv4, 10 for IPv6). */
+  private keyTail = 0;
   private keyDepth = 0;
   private pktProto = 0;
   private pktFlags = 0;
+  /** A second scratch key, for hashing a stored flow without disturbing the packet's. */
+  private readonly key2 = new Uint32Array(KEY_WORDS);
 
   private readonly record = new FlowRecord();
+  /** MPLS depth of the last record filled, so labels are cleared only after a labelled one. */
+  private recordDepth = 0;
   // flowSpan's result.
   private spanStartS = 0;
   private spanStartNs = 0;
@@ -243,9 +279,19 @@ export class FlowTable {
     this.biflow = options.biflow ?? false;
     this.seed = (options.hashSeed ?? Math.random() * 0x100000000) | 0;
     this.maxCapacity = maxFlows + checkEvery;
-    const initial = Math.min(Math.max(options.initialCapacity ?? DEFAULT_INITIAL, 1), this.maxCapacity);
-    this.wheel = new ExpiryWheel(0);
+    // Index entries keep flow + 1 in the low bits and as many of the hash's high bits as are left.
+    const flowBits = 32 - Math.clz32(this.maxCapacity + 1);
+    if (flowBits > 30) throw new RangeError(`maxflows ${maxFlows}: too large (at most ${2 ** 29} flows)`);
+    this.flowMask = (1 << flowBits) - 1;
+    this.tagMask = ~this.flowMask;
+    const preallocate = this.maxCapacity * (BYTES_PER_FLOW + (this.useVlan ? 4 : 0) + (this.useMac ? 12 : 0)) <= PREALLOCATE_BYTES;
+    const initial = Math.min(
+      Math.max(options.initialCapacity ?? (preallocate ? this.maxCapacity : DEFAULT_INITIAL), 1),
+      this.maxCapacity,
+    );
+    this.wheel = new ExpiryWheel(0, { array: this.rows, stride: ROW, offset: R_EXPIRES });
     this.resize(initial);
+    this.setIndexSize(MIN_INDEX);
   }
 
   /** Flows in the table. */
@@ -289,8 +335,8 @@ export class FlowTable {
   scan(nowSec: number): number {
     const n = this.wheel.collectExpired(Math.floor(nowSec), this.out, 0);
     for (let i = 0; i < n; i++) {
-      const f = this.out[i];
-      this.finish(f, this.u32[f * ROW_WORDS + R_PENDING]);
+      const f = this.out[i]!;
+      this.finish(f, this.rows[f << ROW_SHIFT]! >>> REASON_SHIFT);
     }
     return n;
   }
@@ -312,7 +358,7 @@ export class FlowTable {
   expireAll(): number {
     const n = this.wheel.ordered(this.seq, this.out);
     this.wheel.clear();
-    for (let i = 0; i < n; i++) this.finish(this.out[i], R_FLUSHED);
+    for (let i = 0; i < n; i++) this.finish(this.out[i]!, R_FLUSHED);
     return n;
   }
 
@@ -320,11 +366,13 @@ export class FlowTable {
   deleteAll(): number {
     const n = this.count;
     this.wheel.clear();
-    this.index.fill(EMPTY);
+    this.index.fill(0);
     this.count = 0;
     this.stats.activeFlows = 0;
     this.freeTop = 0;
-    for (let f = this.capacity - 1; f >= 0; f--) this.free[this.freeTop++] = f;
+    this.high = 0;
+    this.extTop = 0;
+    this.extHigh = 0;
     return n;
   }
 
@@ -333,7 +381,7 @@ export class FlowTable {
     const order = new Int32Array(this.count);
     const n = this.wheel.ordered(this.seq, order);
     const flows: ActiveFlow[] = [];
-    for (let i = 0; i < n; i++) flows.push(this.describe(order[i]));
+    for (let i = 0; i < n; i++) flows.push(this.describe(order[i]!));
     return flows;
   }
 
@@ -346,19 +394,22 @@ export class FlowTable {
     const index = this.index;
     let used = 0;
     for (let i = 0; i <= mask; i++) {
-      const f = index[2 * i];
-      if (f === EMPTY) continue;
+      const e = index[i]!;
+      if (e === 0) continue;
       used++;
+      const f = (e & this.flowMask) - 1;
+      if (f >= this.high) return `slot ${i} holds flow ${f}, which was never allocated`;
       if (!this.wheel.isFiled(f)) return `slot ${i} holds flow ${f}, which is not on the expiry wheel`;
-      if (index[2 * i + 1] !== this.flowHash[f]) return `slot ${i}: stored hash differs from flow ${f}'s`;
-      if (this.wheel.expiresAt[f] !== this.u32[f * ROW_WORDS + R_EXPIRES]) return `flow ${f}: expiry copies differ`;
-      for (let j = this.flowHash[f] & mask; j !== i; j = (j + 1) & mask) {
-        if (index[2 * j] === EMPTY) return `flow ${f} at slot ${i} is cut off from its home slot by an empty slot`;
+      const h = this.hashOfFlow(f);
+      if (((e ^ h) & this.tagMask) !== 0) return `slot ${i}: stored hash bits differ from flow ${f}'s`;
+      for (let j = h & mask; j !== i; j = (j + 1) & mask) {
+        if (index[j] === 0) return `flow ${f} at slot ${i} is cut off from its home slot by an empty slot`;
       }
     }
     if (used !== this.count) return `index holds ${used} flows, count is ${this.count}`;
     if (this.wheel.size !== this.count) return `wheel holds ${this.wheel.size} flows, count is ${this.count}`;
-    if (this.freeTop + this.count !== this.capacity) return `free ${this.freeTop} + used ${this.count} != ${this.capacity}`;
+    if (this.freeTop + this.count !== this.high) return `free ${this.freeTop} + used ${this.count} != allocated ${this.high}`;
+    if (this.count > this.indexLimit) return `index of ${mask + 1} slots holds ${this.count} flows, over its limit`;
     return null;
   }
 
@@ -392,79 +443,95 @@ export class FlowTable {
     if (v.fragment !== NOT_FRAGMENT) st.fragments++;
 
     const half = this.buildKey(v);
-    const h = hashKey(this.key, K_FIXED + this.keyDepth, this.seed);
+    const h = hashKey(this.key, this.keyLen, this.seed);
     const sec = v.tsSec;
     const nsec = v.tsNsec;
+    const len = this.linkOctets ? v.linkOctets : v.ipLen;
     if (sec > this.clockSec) this.clockSec = sec;
     let f = this.find(h);
-    if (f !== EMPTY && this.u32[f * ROW_WORDS + R_EXPIRES] < sec) {
-      // Its time ran out before this packet: the flow ended then, and this packet starts the next one.
-      this.finish(f, this.u32[f * ROW_WORDS + R_PENDING]);
-      f = EMPTY;
+    if (f !== EMPTY) {
+      const b = f << ROW_SHIFT;
+      const rows = this.rows;
+      if (rows[b + R_EXPIRES]! < sec) {
+        // Its time ran out before this packet: the flow ended then, and this packet starts the next one.
+        this.finish(f, rows[b]! >>> REASON_SHIFT);
+        f = EMPTY;
+      } else if (rows[b + R_OCTS + half]! + len > MAX_U32 || rows[b + R_PKTS + half] === MAX_U32) {
+        this.finish(f, R_OVERBYTES);
+        f = EMPTY;
+      }
     }
     let changed = f === EMPTY;
     if (changed) f = this.insert(h, sec);
 
     // Read after insert, which may have grown the rows.
-    const u32 = this.u32;
-    const b = f * ROW_WORDS;
-    const fb = f * ROW_F64;
-    const f64 = this.f64;
-    const flagsTos = u32[b + R_FLAGS];
+    const rows = this.rows;
+    const b = f << ROW_SHIFT;
+    const ph = b + half;
+    let start = sec;
+    let last = sec;
+    if (!changed) {
+      // The flow's first and latest second so far, over the halves that have packets.
+      const l0 = rows[b + R_LAST_S]!;
+      const l1 = rows[b + R_LAST_S + 1]!;
+      const f0 = rows[b + R_FIRST_S]!;
+      const f1 = rows[b + R_FIRST_S + 1]!;
+      const prevLast = l0 > l1 ? l0 : l1;
+      const prevStart = rows[b + R_PKTS] === 0 ? f1 : rows[b + R_PKTS + 1] === 0 ? f0 : f0 < f1 ? f0 : f1;
+      if (sec > prevLast) changed = true;
+      else last = prevLast;
+      if (sec < prevStart) changed = true;
+      else start = prevStart;
+    }
+    const flagsTos = rows[b + R_FLAGS]!;
     // >>> 0 keeps it unsigned like the stored word, which has bit 31 set when half 1's ToS is 0x80 or more.
     let nextFlagsTos = (flagsTos | (this.pktFlags << (half << 3))) >>> 0;
-    if (f64[fb + F_PKTS + half] === 0) {
+    const packets = rows[ph + R_PKTS]!;
+    if (packets === 0) {
       nextFlagsTos = (nextFlagsTos | (v.tos << (16 + (half << 3)))) >>> 0;
-      const d = (f << 1) | half;
-      this.flowLabel[d] = v.flowLabel;
-      this.firstS[d] = u32[b + R_LAST_S + half] = sec;
-      this.firstNs[d] = u32[b + R_LAST_NS + half] = nsec;
-    } else if (sec > u32[b + R_LAST_S + half] || (sec === u32[b + R_LAST_S + half] && nsec > u32[b + R_LAST_NS + half])) {
-      u32[b + R_LAST_S + half] = sec;
-      u32[b + R_LAST_NS + half] = nsec;
+      if (ipVersion === 6) this.ext[rows[b + K_A0]! * EXT + EXT_LABEL + half] = v.flowLabel;
+      rows[ph + R_FIRST_S] = rows[ph + R_LAST_S] = sec;
+      this.firstNs[(f << 1) | half] = rows[ph + R_LAST_NS] = nsec;
+    } else if (sec > rows[ph + R_LAST_S]! || (sec === rows[ph + R_LAST_S] && nsec > rows[ph + R_LAST_NS]!)) {
+      rows[ph + R_LAST_S] = sec;
+      rows[ph + R_LAST_NS] = nsec;
     } else {
       // Captures are not always in time order; the times stay the earliest and latest packet.
       const d = (f << 1) | half;
-      if (sec < this.firstS[d] || (sec === this.firstS[d] && nsec < this.firstNs[d])) {
-        this.firstS[d] = sec;
+      if (sec < rows[ph + R_FIRST_S]! || (sec === rows[ph + R_FIRST_S] && nsec < this.firstNs[d]!)) {
+        rows[ph + R_FIRST_S] = sec;
         this.firstNs[d] = nsec;
       }
     }
     if (nextFlagsTos !== flagsTos) {
-      u32[b + R_FLAGS] = nextFlagsTos;
+      rows[b + R_FLAGS] = nextFlagsTos;
       changed = true;
     }
-    f64[fb + F_PKTS + half] += 1;
-    const octets = (f64[fb + F_OCTS + half] += this.linkOctets ? v.linkOctets : v.ipLen);
-    if (sec > u32[b + R_LAST]) {
-      u32[b + R_LAST] = sec;
-      changed = true;
-    } else if (sec < u32[b + R_START]) {
-      u32[b + R_START] = sec;
-      changed = true;
-    }
+    rows[ph + R_PKTS] = packets + 1;
+    const octets = rows[ph + R_OCTS]! + len;
+    rows[ph + R_OCTS] = octets;
 
     // The rule reads flags, octets over the limit, and the flow's first and last second: when none of them
     // moved (most packets of a busy flow), neither did its expiry.
     if (changed || octets > LIMIT) {
-      const at = this.rule.compute(
+      const rule = this.rule;
+      const at = rule.compute(
         this.pktProto,
         ipVersion,
         nextFlagsTos & 0xff,
         (nextFlagsTos >>> 8) & 0xff,
-        f64[fb + F_OCTS],
-        f64[fb + F_OCTS + 1],
-        u32[b + R_START],
-        u32[b + R_LAST],
+        rows[b + R_OCTS]!,
+        rows[b + R_OCTS + 1]!,
+        start,
+        last,
       );
-      u32[b + R_PENDING] = this.rule.reason;
-      u32[b + R_EXPIRES] = at;
+      rows[b] = (rows[b]! & META_KEY) | (rule.reason << REASON_SHIFT);
       this.wheel.file(f, at);
     }
     return f;
   }
 
-  /** Writes the packet's canonical key into `key`; returns the sender's half. */
+  /** Writes the packet's canonical key into `key` (layout at KEY_WORDS); returns the sender's half. */
   private buildKey(v: PacketView): number {
     const key = this.key;
     const src = v.src;
@@ -472,8 +539,8 @@ export class FlowTable {
     // memcmp order of the addresses, word by word (the words are big-endian).
     let half = 0;
     for (let i = 0; i < 4; i++) {
-      const a = src[i];
-      const b = dst[i];
+      const a = src[i]!;
+      const b = dst[i]!;
       if (a !== b) {
         if (a > b) half = 1;
         break;
@@ -481,14 +548,22 @@ export class FlowTable {
     }
     const lo = half === 0 ? src : dst;
     const hi = half === 0 ? dst : src;
-    key[K_ADDR0] = lo[0];
-    key[K_ADDR0 + 1] = lo[1];
-    key[K_ADDR0 + 2] = lo[2];
-    key[K_ADDR0 + 3] = lo[3];
-    key[K_ADDR1] = hi[0];
-    key[K_ADDR1 + 1] = hi[1];
-    key[K_ADDR1 + 2] = hi[2];
-    key[K_ADDR1 + 3] = hi[3];
+    let t: number;
+    if (v.ipVersion === 6) {
+      key[2] = lo[0]!;
+      key[3] = lo[1]!;
+      key[4] = lo[2]!;
+      key[5] = lo[3]!;
+      key[6] = hi[0]!;
+      key[7] = hi[1]!;
+      key[8] = hi[2]!;
+      key[9] = hi[3]!;
+      t = 10;
+    } else {
+      key[2] = lo[0]!;
+      key[3] = hi[0]!;
+      t = 4;
+    }
 
     let sport = v.srcPort;
     let dport = v.dstPort;
@@ -505,21 +580,24 @@ export class FlowTable {
     if (depth > MAX_LABELS) depth = MAX_LABELS;
     key[K_META] = v.ipVersion | (proto << 8) | (depth << 16);
     // One VLAN field for both directions, so a conversation tagged the same both ways stays one flow.
-    key[K_VLAN] = this.useVlan ? ((v.vlan & 0xfff) << 16) | (v.vlanInner & 0xfff) : 0;
-    if (!this.useMac) {
-      key[K_MACHI] = key[K_MAC0LO] = key[K_MAC1LO] = 0;
-    } else if (half === 0) {
-      key[K_MACHI] = (v.srcMacHi << 16) | (v.dstMacHi & 0xffff);
-      key[K_MAC0LO] = v.srcMacLo;
-      key[K_MAC1LO] = v.dstMacLo;
-    } else {
-      key[K_MACHI] = (v.dstMacHi << 16) | (v.srcMacHi & 0xffff);
-      key[K_MAC0LO] = v.dstMacLo;
-      key[K_MAC1LO] = v.srcMacLo;
+    if (this.useVlan) key[t++] = ((v.vlan & 0xfff) << 16) | (v.vlanInner & 0xfff);
+    if (this.useMac) {
+      if (half === 0) {
+        key[t] = (v.srcMacHi << 16) | (v.dstMacHi & 0xffff);
+        key[t + 1] = v.srcMacLo;
+        key[t + 2] = v.dstMacLo;
+      } else {
+        key[t] = (v.dstMacHi << 16) | (v.srcMacHi & 0xffff);
+        key[t + 1] = v.dstMacLo;
+        key[t + 2] = v.srcMacLo;
+      }
+      t += 3;
     }
     const mpls = v.mpls;
-    for (let i = 0; i < depth; i++) key[K_FIXED + i] = mpls[i];
+    for (let i = 0; i < depth; i++) key[t + i] = mpls[i]!;
 
+    this.keyTail = v.ipVersion === 6 ? 10 : 4;
+    this.keyLen = t + depth;
     this.keyDepth = depth;
     this.pktProto = proto;
     this.pktFlags = flags;
@@ -528,55 +606,106 @@ export class FlowTable {
 
   private find(h: number): number {
     const index = this.index;
-    const u32 = this.u32;
+    const rows = this.rows;
     const key = this.key;
     const mask = this.slotMask;
+    const flowMask = this.flowMask;
+    const tagMask = this.tagMask;
+    const k0 = key[K_META]!;
+    const k1 = key[K_PORTS]!;
+    const k2 = key[K_A0]!;
+    const k3 = key[K_A1]!;
+    const v6 = this.keyTail === 10;
+    const tail = this.keyLen > this.keyTail;
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const f = index[2 * i];
-      if (f === EMPTY) return EMPTY;
-      if (index[2 * i + 1] !== h) continue;
-      const b = f * ROW_WORDS;
-      let j = 0;
-      while (j < K_FIXED && u32[b + j] === key[j]) j++;
-      if (j < K_FIXED) continue;
-      // Word 0 holds the MPLS depth, so equal words so far mean equal depths.
-      const depth = this.keyDepth;
-      if (depth === 0) return f;
-      const lb = f * MAX_LABELS;
-      j = 0;
-      while (j < depth && this.mplsLabels[lb + j] === key[K_FIXED + j]) j++;
-      if (j === depth) return f;
+      const e = index[i]!;
+      if (e === 0) return EMPTY;
+      if (((e ^ h) & tagMask) !== 0) continue;
+      const f = (e & flowMask) - 1;
+      const b = f << ROW_SHIFT;
+      if ((rows[b]! & META_KEY) !== k0 || rows[b + K_PORTS] !== k1) continue;
+      if (v6) {
+        if (!this.sameV6(rows[b + K_A0]!)) continue;
+      } else if (rows[b + K_A0] !== k2 || rows[b + K_A1] !== k3) continue;
+      if (tail && !this.sameTail(f)) continue;
+      return f;
     }
   }
 
+  /** The packet's IPv6 addresses against extension slot x. */
+  private sameV6(x: number): boolean {
+    const ext = this.ext;
+    const key = this.key;
+    const o = x * EXT;
+    for (let j = 0; j < 8; j++) if (ext[o + j] !== key[2 + j]) return false;
+    return true;
+  }
+
+  /** The packet's VLAN, MAC and MPLS key words against flow f's. */
+  private sameTail(f: number): boolean {
+    const key = this.key;
+    let t = this.keyTail;
+    if (this.useVlan && this.vlanKey[f] !== key[t++]) return false;
+    if (this.useMac) {
+      const m = f * 3;
+      if (this.macKey[m] !== key[t] || this.macKey[m + 1] !== key[t + 1] || this.macKey[m + 2] !== key[t + 2]) return false;
+      t += 3;
+    }
+    // Word 0 holds the MPLS depth, so equal words so far mean equal depths.
+    const depth = this.keyDepth;
+    const lb = f * MAX_LABELS;
+    for (let j = 0; j < depth; j++) if (this.mplsLabels[lb + j] !== key[t + j]) return false;
+    return true;
+  }
+
   private insert(h: number, sec: number): number {
-    if (this.count === this.capacity) {
+    if (this.freeTop === 0 && this.high === this.capacity) {
       if (this.capacity < this.maxCapacity) this.resize(Math.min(this.capacity * 2, this.maxCapacity));
       // Only reachable if the caller bypasses the check interval; keep the bound anyway.
       else this.evict(1);
     }
-    const f = this.free[--this.freeTop];
-    const b = f * ROW_WORDS;
-    const u32 = this.u32;
-    u32.fill(0, b, b + ROW_WORDS);
+    if (this.count >= this.indexLimit) this.setIndexSize(2 * (this.slotMask + 1));
+    const f = this.freeTop > 0 ? this.free[--this.freeTop]! : this.high++;
+    const b = f << ROW_SHIFT;
+    const rows = this.rows;
     const key = this.key;
-    for (let j = 0; j < K_FIXED; j++) u32[b + j] = key[j];
-    const lb = f * MAX_LABELS;
-    for (let j = 0; j < MAX_LABELS; j++) this.mplsLabels[lb + j] = j < this.keyDepth ? key[K_FIXED + j] : 0;
-    u32[b + R_START] = u32[b + R_LAST] = sec;
-    const d = f << 1;
-    this.firstS[d] = this.firstS[d + 1] = 0;
-    this.firstNs[d] = this.firstNs[d + 1] = 0;
-    this.flowLabel[d] = this.flowLabel[d + 1] = 0;
-    this.flowHash[f] = h;
+    for (let j = 0; j < ROW; j++) rows[b + j] = 0;
+    rows[b + K_META] = key[K_META]!;
+    rows[b + K_PORTS] = key[K_PORTS]!;
+    if (this.keyTail === 10) {
+      const x = this.allocExt();
+      const ext = this.ext;
+      const o = x * EXT;
+      for (let j = 0; j < 8; j++) ext[o + j] = key[2 + j]!;
+      ext[o + EXT_LABEL] = ext[o + EXT_LABEL + 1] = 0;
+      rows[b + K_A0] = x;
+    } else {
+      rows[b + K_A0] = key[K_A0]!;
+      rows[b + K_A1] = key[K_A1]!;
+    }
+    let t = this.keyTail;
+    if (this.useVlan) this.vlanKey[f] = key[t++]!;
+    if (this.useMac) {
+      this.macKey[f * 3] = key[t]!;
+      this.macKey[f * 3 + 1] = key[t + 1]!;
+      this.macKey[f * 3 + 2] = key[t + 2]!;
+      t += 3;
+    }
+    const depth = this.keyDepth;
+    if (depth > 0) {
+      if (this.mplsLabels.length === 0) this.mplsLabels = new Uint32Array(this.capacity * MAX_LABELS);
+      const lb = f * MAX_LABELS;
+      for (let j = 0; j < depth; j++) this.mplsLabels[lb + j] = key[t + j]!;
+    }
+    this.firstNs[f << 1] = this.firstNs[(f << 1) | 1] = 0;
+    if (this.nextSeq > MAX_U32) this.renumber();
     this.seq[f] = this.nextSeq++;
 
     const index = this.index;
     const mask = this.slotMask;
     let i = h & mask;
-    while (index[2 * i] !== EMPTY) i = (i + 1) & mask;
-    index[2 * i] = f;
-    index[2 * i + 1] = h;
+    while (index[i] !== 0) i = (i + 1) & mask;
+    index[i] = (f + 1) | (h & this.tagMask);
 
     if (this.wheel.size === 0) this.wheel.rebase(sec);
     this.count++;
@@ -584,11 +713,54 @@ export class FlowTable {
     return f;
   }
 
+  /** Hash of stored flow f's key: the same words, in the same order, that buildKey writes for its packets. */
+  private hashOfFlow(f: number): number {
+    const k = this.key2;
+    const rows = this.rows;
+    const b = f << ROW_SHIFT;
+    const meta = rows[b]! & META_KEY;
+    k[0] = meta;
+    k[1] = rows[b + K_PORTS]!;
+    let t: number;
+    if ((meta & 0xff) === 6) {
+      const o = rows[b + K_A0]! * EXT;
+      for (let j = 0; j < 8; j++) k[2 + j] = this.ext[o + j]!;
+      t = 10;
+    } else {
+      k[2] = rows[b + K_A0]!;
+      k[3] = rows[b + K_A1]!;
+      t = 4;
+    }
+    if (this.useVlan) k[t++] = this.vlanKey[f]!;
+    if (this.useMac) {
+      k[t++] = this.macKey[f * 3]!;
+      k[t++] = this.macKey[f * 3 + 1]!;
+      k[t++] = this.macKey[f * 3 + 2]!;
+    }
+    const depth = (meta >>> 16) & 0xff;
+    for (let j = 0; j < depth; j++) k[t + j] = this.mplsLabels[f * MAX_LABELS + j]!;
+    return hashKey(k, t + depth, this.seed);
+  }
+
+  /** After 2^32 - 1 flows: number the active ones again from 1, in their creation order. */
+  private renumber(): void {
+    const live: number[] = [];
+    for (let i = 0; i <= this.slotMask; i++) if (this.index[i] !== 0) live.push((this.index[i]! & this.flowMask) - 1);
+    live.sort((a, b) => this.seq[a]! - this.seq[b]!);
+    for (let i = 0; i < live.length; i++) this.seq[live[i]!] = i + 1;
+    this.nextSeq = live.length + 1;
+  }
+
+  /** An IPv6 extension slot (there are as many as flows, so one is always free). */
+  private allocExt(): number {
+    return this.extTop > 0 ? this.extFree[--this.extTop]! : this.extHigh++;
+  }
+
   // ---- leaving the table ----
 
   private evict(k: number): number {
     const n = this.wheel.collectSoonest(k, this.seq, this.out, 0);
-    for (let i = 0; i < n; i++) this.finish(this.out[i], R_MAXFLOWS);
+    for (let i = 0; i < n; i++) this.finish(this.out[i]!, R_MAXFLOWS);
     return n;
   }
 
@@ -598,29 +770,32 @@ export class FlowTable {
     this.unindex(f);
     this.count--;
     this.free[this.freeTop++] = f;
+    const rows = this.rows;
+    const b = f << ROW_SHIFT;
+    const meta = rows[b]!;
+    // The slot's words stay intact until the next insert, like the row's.
+    if ((meta & 0xff) === 6) this.extFree[this.extTop++] = rows[b + K_A0]!;
     const st = this.stats;
     st.activeFlows = this.count;
     if (reason === R_MAXFLOWS) st.flowsForced++;
-    const fb = f * ROW_F64;
-    const f64 = this.f64;
     this.flowSpan(f);
     const duration = this.spanEndS - this.spanStartS + (this.spanEndNs - this.spanStartNs) / 1e9;
     st.recordExpired(
-      (this.u32[f * ROW_WORDS + K_META] >>> 8) & 0xff,
-      f64[fb + F_OCTS] + f64[fb + F_OCTS + 1],
-      f64[fb + F_PKTS] + f64[fb + F_PKTS + 1],
+      (meta >>> 8) & 0xff,
+      rows[b + R_OCTS]! + rows[b + R_OCTS + 1]!,
+      rows[b + R_PKTS]! + rows[b + R_PKTS + 1]!,
       duration > 0 ? duration : 0,
       reason,
     );
     // The row of f stays intact until the next insert, which cannot happen before the sink returns.
-    const endReason = END_REASONS[reason];
+    const endReason = END_REASONS[reason]!;
     if (this.biflow) {
       this.fillBiflow(f, endReason);
       this.sink.onFlow(this.record);
       return;
     }
     for (let half = 0; half < 2; half++) {
-      if (f64[fb + F_PKTS + half] === 0) continue;
+      if (rows[b + R_PKTS + half] === 0) continue;
       this.fillHalf(f, half, endReason);
       this.sink.onFlow(this.record);
     }
@@ -630,96 +805,106 @@ export class FlowTable {
   private unindex(f: number): void {
     const index = this.index;
     const mask = this.slotMask;
-    let i = this.flowHash[f] & mask;
-    while (index[2 * i] !== f) i = (i + 1) & mask;
-    for (let j = (i + 1) & mask; index[2 * j] !== EMPTY; j = (j + 1) & mask) {
-      const home = index[2 * j + 1] & mask;
+    const flowMask = this.flowMask;
+    const want = f + 1;
+    let i = this.hashOfFlow(f) & mask;
+    while ((index[i]! & flowMask) !== want) i = (i + 1) & mask;
+    for (let j = (i + 1) & mask; index[j] !== 0; j = (j + 1) & mask) {
+      const home = this.hashOfFlow((index[j]! & flowMask) - 1) & mask;
       // The entry at j may fill the hole at i unless its home lies cyclically in (i, j].
       const stays = i <= j ? i < home && home <= j : i < home || home <= j;
       if (!stays) {
-        index[2 * i] = index[2 * j];
-        index[2 * i + 1] = index[2 * j + 1];
+        index[i] = index[j]!;
         i = j;
       }
     }
-    index[2 * i] = EMPTY;
+    index[i] = 0;
   }
 
   /** Earliest and latest packet time over both halves, into span*. */
   private flowSpan(f: number): void {
-    const b = f * ROW_WORDS;
-    const fb = f * ROW_F64;
-    const d0 = f << 1;
-    const u32 = this.u32;
-    // A half without packets has no times; use the other half for both ends then.
-    const a = this.f64[fb + F_PKTS] > 0 ? 0 : 1;
-    const c = this.f64[fb + F_PKTS + 1] > 0 ? 1 : 0;
-    const fs = this.firstS;
+    const b = f << ROW_SHIFT;
+    const rows = this.rows;
     const fn = this.firstNs;
-    const s = fs[d0 + c] < fs[d0 + a] || (fs[d0 + c] === fs[d0 + a] && fn[d0 + c] < fn[d0 + a]) ? c : a;
-    this.spanStartS = fs[d0 + s];
-    this.spanStartNs = fn[d0 + s];
+    const d0 = f << 1;
+    // A half without packets has no times; use the other half for both ends then.
+    const a = rows[b + R_PKTS]! > 0 ? 0 : 1;
+    const c = rows[b + R_PKTS + 1]! > 0 ? 1 : 0;
+    const fs = b + R_FIRST_S;
+    const s = rows[fs + c]! < rows[fs + a]! || (rows[fs + c] === rows[fs + a] && fn[d0 + c]! < fn[d0 + a]!) ? c : a;
+    this.spanStartS = rows[fs + s]!;
+    this.spanStartNs = fn[d0 + s]!;
     const ls = b + R_LAST_S;
     const ln = b + R_LAST_NS;
-    const e = u32[ls + c] > u32[ls + a] || (u32[ls + c] === u32[ls + a] && u32[ln + c] > u32[ln + a]) ? c : a;
-    this.spanEndS = u32[ls + e];
-    this.spanEndNs = u32[ln + e];
+    const e = rows[ls + c]! > rows[ls + a]! || (rows[ls + c] === rows[ls + a] && rows[ln + c]! > rows[ln + a]!) ? c : a;
+    this.spanEndS = rows[ls + e]!;
+    this.spanEndNs = rows[ln + e]!;
   }
 
   /** The record of one direction: half h as the source. */
   private fillHalf(f: number, h: number, endReason: number): void {
     const r = this.record;
-    const b = f * ROW_WORDS;
-    const u32 = this.u32;
-    const meta = u32[b + K_META];
-    r.ipVersion = meta & 0xff;
+    const b = f << ROW_SHIFT;
+    const rows = this.rows;
+    const meta = rows[b]!;
+    const ipVersion = meta & 0xff;
+    r.ipVersion = ipVersion;
     r.protocol = (meta >>> 8) & 0xff;
     const depth = (meta >>> 16) & 0xff;
     r.mplsDepth = depth;
-    for (let i = 0; i < MAX_LABELS; i++) r.mpls[i] = this.mplsLabels[f * MAX_LABELS + i];
-    r.vlan = u32[b + K_VLAN] >>> 16;
-    r.postVlan = 0;
+    if (depth > 0 || this.recordDepth > 0) {
+      for (let i = 0; i < MAX_LABELS; i++) r.mpls[i] = i < depth ? this.mplsLabels[f * MAX_LABELS + i]! : 0;
+      this.recordDepth = depth;
+    }
     r.endReason = endReason;
-    r.nextHop.fill(0);
-    r.inputIf = r.outputIf = 0;
-    r.srcAs = r.dstAs = r.srcMask = r.dstMask = 0;
     r.revPackets = r.revOctets = r.revTcpFlags = r.revTos = 0;
 
-    const sa = b + (h === 0 ? K_ADDR0 : K_ADDR1);
-    const da = b + (h === 0 ? K_ADDR1 : K_ADDR0);
-    for (let i = 0; i < 4; i++) {
-      r.src[i] = u32[sa + i];
-      r.dst[i] = u32[da + i];
+    const src = r.src;
+    const dst = r.dst;
+    if (ipVersion === 6) {
+      const o = rows[b + K_A0]! * EXT;
+      const so = o + (h === 0 ? 0 : 4);
+      const dso = o + (h === 0 ? 4 : 0);
+      for (let i = 0; i < 4; i++) {
+        src[i] = this.ext[so + i]!;
+        dst[i] = this.ext[dso + i]!;
+      }
+      r.flowLabel = this.ext[o + EXT_LABEL + h]!;
+    } else {
+      src[0] = rows[b + K_A0 + h]!;
+      dst[0] = rows[b + K_A1 - h]!;
+      src[1] = src[2] = src[3] = dst[1] = dst[2] = dst[3] = 0;
+      r.flowLabel = 0;
     }
-    const ports = u32[b + K_PORTS];
-    const machi = u32[b + K_MACHI];
+    const ports = rows[b + K_PORTS]!;
     if (h === 0) {
       r.srcPort = ports >>> 16;
       r.dstPort = ports & 0xffff;
-      r.srcMacHi = machi >>> 16;
-      r.dstMacHi = machi & 0xffff;
-      r.srcMacLo = u32[b + K_MAC0LO];
-      r.dstMacLo = u32[b + K_MAC1LO];
     } else {
       r.srcPort = ports & 0xffff;
       r.dstPort = ports >>> 16;
-      r.srcMacHi = machi & 0xffff;
-      r.dstMacHi = machi >>> 16;
-      r.srcMacLo = u32[b + K_MAC1LO];
-      r.dstMacLo = u32[b + K_MAC0LO];
     }
-    const fb = f * ROW_F64;
-    const d = (f << 1) | h;
-    const flagsTos = u32[b + R_FLAGS];
-    r.packets = this.f64[fb + F_PKTS + h];
-    r.octets = this.f64[fb + F_OCTS + h];
+    r.vlan = this.useVlan ? this.vlanKey[f]! >>> 16 : 0;
+    if (this.useMac) {
+      const m = f * 3;
+      const machi = this.macKey[m]!;
+      r.srcMacHi = h === 0 ? machi >>> 16 : machi & 0xffff;
+      r.dstMacHi = h === 0 ? machi & 0xffff : machi >>> 16;
+      r.srcMacLo = this.macKey[m + 1 + h]!;
+      r.dstMacLo = this.macKey[m + 2 - h]!;
+    } else {
+      r.srcMacHi = r.dstMacHi = r.srcMacLo = r.dstMacLo = 0;
+    }
+    const ph = b + h;
+    const flagsTos = rows[b + R_FLAGS]!;
+    r.packets = rows[ph + R_PKTS]!;
+    r.octets = rows[ph + R_OCTS]!;
     r.tcpFlags = (flagsTos >>> (h << 3)) & 0xff;
     r.tos = (flagsTos >>> (16 + (h << 3))) & 0xff;
-    r.flowLabel = this.flowLabel[d];
-    r.startSec = this.firstS[d];
-    r.startNsec = this.firstNs[d];
-    r.endSec = u32[b + R_LAST_S + h];
-    r.endNsec = u32[b + R_LAST_NS + h];
+    r.startSec = rows[ph + R_FIRST_S]!;
+    r.startNsec = this.firstNs[(f << 1) | h]!;
+    r.endSec = rows[ph + R_LAST_S]!;
+    r.endNsec = rows[ph + R_LAST_NS]!;
     r.direction = h;
   }
 
@@ -727,9 +912,10 @@ export class FlowTable {
   private fillBiflow(f: number, endReason: number): void {
     this.fillHalf(f, 0, endReason);
     const r = this.record;
-    const flagsTos = this.u32[f * ROW_WORDS + R_FLAGS];
-    r.revPackets = this.f64[f * ROW_F64 + F_PKTS + 1];
-    r.revOctets = this.f64[f * ROW_F64 + F_OCTS + 1];
+    const b = f << ROW_SHIFT;
+    const flagsTos = this.rows[b + R_FLAGS]!;
+    r.revPackets = this.rows[b + R_PKTS + 1]!;
+    r.revOctets = this.rows[b + R_OCTS + 1]!;
     r.revTcpFlags = (flagsTos >>> 8) & 0xff;
     r.revTos = flagsTos >>> 24;
     r.startSec = this.spanStartS;
@@ -739,89 +925,90 @@ export class FlowTable {
   }
 
   private describe(f: number): ActiveFlow {
-    const b = f * ROW_WORDS;
-    const k = this.u32;
-    const meta = k[b + K_META];
+    const b = f << ROW_SHIFT;
+    const k = this.rows;
+    const meta = k[b]!;
+    const ipVersion = meta & 0xff;
     const depth = (meta >>> 16) & 0xff;
-    const flagsTos = k[b + R_FLAGS];
+    const flagsTos = k[b + R_FLAGS]!;
     const half = (h: number): FlowHalf => {
       const d = (f << 1) | h;
       return {
-        packets: this.f64[f * ROW_F64 + F_PKTS + h],
-        octets: this.f64[f * ROW_F64 + F_OCTS + h],
+        packets: k[b + R_PKTS + h]!,
+        octets: k[b + R_OCTS + h]!,
         tcpFlags: (flagsTos >>> (h << 3)) & 0xff,
         tos: (flagsTos >>> (16 + (h << 3))) & 0xff,
-        flowLabel: this.flowLabel[d],
-        firstSec: this.firstS[d],
-        firstNsec: this.firstNs[d],
-        lastSec: k[b + R_LAST_S + h],
-        lastNsec: k[b + R_LAST_NS + h],
+        flowLabel: ipVersion === 6 ? this.ext[k[b + K_A0]! * EXT + EXT_LABEL + h]! : 0,
+        firstSec: k[b + R_FIRST_S + h]!,
+        firstNsec: this.firstNs[d]!,
+        lastSec: k[b + R_LAST_S + h]!,
+        lastNsec: k[b + R_LAST_NS + h]!,
       };
     };
+    const addr = (h: number): Uint32Array => {
+      if (ipVersion !== 6) return Uint32Array.of(k[b + K_A0 + h]!, 0, 0, 0);
+      const o = k[b + K_A0]! * EXT + 4 * h;
+      return this.ext.slice(o, o + 4);
+    };
+    const vlan = this.useVlan ? this.vlanKey[f]! : 0;
+    const m = f * 3;
+    const machi = this.useMac ? this.macKey[m]! : 0;
     this.flowSpan(f);
     return {
-      seq: this.seq[f],
-      ipVersion: meta & 0xff,
+      seq: this.seq[f]!,
+      ipVersion,
       protocol: (meta >>> 8) & 0xff,
-      addr: [k.slice(b + K_ADDR0, b + K_ADDR0 + 4), k.slice(b + K_ADDR1, b + K_ADDR1 + 4)],
-      port: [k[b + K_PORTS] >>> 16, k[b + K_PORTS] & 0xffff],
+      addr: [addr(0), addr(1)],
+      port: [k[b + K_PORTS]! >>> 16, k[b + K_PORTS]! & 0xffff],
       halves: [half(0), half(1)],
       startSec: this.spanStartS,
       startNsec: this.spanStartNs,
       endSec: this.spanEndS,
       endNsec: this.spanEndNs,
-      vlan: k[b + K_VLAN] >>> 16,
-      vlanInner: k[b + K_VLAN] & 0xffff,
-      macHi: [k[b + K_MACHI] >>> 16, k[b + K_MACHI] & 0xffff],
-      macLo: [k[b + K_MAC0LO], k[b + K_MAC1LO]],
-      mpls: Array.from(this.mplsLabels.subarray(f * MAX_LABELS, f * MAX_LABELS + depth)),
-      expiresAt: k[b + R_EXPIRES],
-      reason: k[b + R_PENDING] as Reason,
+      vlan: vlan >>> 16,
+      vlanInner: vlan & 0xffff,
+      macHi: [machi >>> 16, machi & 0xffff],
+      macLo: this.useMac ? [this.macKey[m + 1]!, this.macKey[m + 2]!] : [0, 0],
+      mpls: depth > 0 ? Array.from(this.mplsLabels.subarray(f * MAX_LABELS, f * MAX_LABELS + depth)) : [],
+      expiresAt: k[b + R_EXPIRES]!,
+      reason: (meta >>> REASON_SHIFT) as Reason,
     };
   }
 
   // ---- storage ----
 
-  /** Grows every array to `cap` flows and rebuilds the hash index at load <= 1/2. */
+  /** Grows every per-flow array to `cap` flows (the first call allocates them). */
   private resize(cap: number): void {
-    const old = this.capacity;
-    const rows = new ArrayBuffer(cap * ROW_WORDS * 4);
-    new Uint32Array(rows).set(this.u32);
-    this.u32 = new Uint32Array(rows);
-    this.f64 = new Float64Array(rows);
-    this.mplsLabels = carry(this.mplsLabels, new Uint32Array(cap * MAX_LABELS));
-    this.flowHash = carry(this.flowHash, new Int32Array(cap));
-    this.seq = carry(this.seq, new Float64Array(cap));
-    this.firstS = carry(this.firstS, new Float64Array(2 * cap));
+    this.rows = carry(this.rows, new Uint32Array(cap * ROW));
     this.firstNs = carry(this.firstNs, new Uint32Array(2 * cap));
-    this.flowLabel = carry(this.flowLabel, new Uint32Array(2 * cap));
-    this.wheel.grow(cap);
+    this.seq = carry(this.seq, new Uint32Array(cap));
+    if (this.useVlan) this.vlanKey = carry(this.vlanKey, new Uint32Array(cap));
+    if (this.useMac) this.macKey = carry(this.macKey, new Uint32Array(3 * cap));
+    if (this.mplsLabels.length) this.mplsLabels = carry(this.mplsLabels, new Uint32Array(cap * MAX_LABELS));
+    this.free = carry(this.free, new Int32Array(cap));
+    this.ext = carry(this.ext, new Uint32Array(cap * EXT));
+    this.extFree = carry(this.extFree, new Int32Array(cap));
     this.out = new Int32Array(cap);
+    this.wheel.grow(cap, this.rows);
+    this.capacity = cap;
+  }
 
-    // New indices go under the free ones so the lowest index is handed out first.
-    const free = new Int32Array(cap);
-    let top = 0;
-    for (let f = cap - 1; f >= old; f--) free[top++] = f;
-    for (let i = 0; i < this.freeTop; i++) free[top++] = this.free[i];
-    this.free = free;
-    this.freeTop = top;
-
-    let size = 16;
-    while (size < 2 * cap) size *= 2;
-    const oldIndex = this.index;
-    const index = new Int32Array(2 * size).fill(EMPTY);
+  /** Rebuilds the hash index with `size` slots (a power of two), for up to 3/4 of it in flows. */
+  private setIndexSize(size: number): void {
+    const old = this.index;
+    const flowMask = this.flowMask;
+    const index = new Uint32Array(size);
     const mask = size - 1;
-    for (let i = 0; i < oldIndex.length; i += 2) {
-      const f = oldIndex[i];
-      if (f === EMPTY) continue;
-      let j = oldIndex[i + 1] & mask;
-      while (index[2 * j] !== EMPTY) j = (j + 1) & mask;
-      index[2 * j] = f;
-      index[2 * j + 1] = oldIndex[i + 1];
-    }
     this.index = index;
     this.slotMask = mask;
-    this.capacity = cap;
+    this.indexLimit = (size * 3) >>> 2;
+    for (let i = 0; i < old.length; i++) {
+      const e = old[i]!;
+      if (e === 0) continue;
+      let j = this.hashOfFlow((e & flowMask) - 1) & mask;
+      while (index[j] !== 0) j = (j + 1) & mask;
+      index[j] = e;
+    }
   }
 }
 
@@ -829,7 +1016,7 @@ export class FlowTable {
 function hashKey(k: Uint32Array, n: number, seed: number): number {
   let h = seed;
   for (let i = 0; i < n; i++) {
-    let w = Math.imul(k[i], 0xcc9e2d51);
+    let w = Math.imul(k[i]!, 0xcc9e2d51);
     w = (w << 15) | (w >>> 17);
     w = Math.imul(w, 0x1b873593);
     h ^= w;

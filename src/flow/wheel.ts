@@ -7,8 +7,14 @@
  *  - IMMEDIATE for seconds before base (softflowd's expires_at = 0 "now", or a packet clock that went back);
  *  - LATER for seconds at or after base + SLOTS (long timeouts), spread into slots as base moves on.
  * `base` only moves forward in `collectExpired`, after everything before it has been removed, which keeps the
- * one-second-per-slot invariant. Within a list the order is not the expiry order; the few operations that need
- * softflowd's exact (expiresAt, flow_seq) order (eviction, dump, flush) sort what they take.
+ * one-second-per-slot invariant; and after every `collectExpired` no LATER entry lies within the wheel. So a flow's
+ * list follows from its expiry second and base alone, and is not stored. Within a list the order is not the
+ * expiry order; the few operations that need softflowd's exact (expiresAt, flow_seq) order (eviction, dump,
+ * flush) sort what they take.
+ *
+ * Memory, per flow: two 32-bit links. The expiry second itself lives where the caller keeps it (the flow table's
+ * rows: `store[f * stride + offset]`); `file` writes it there. Links are stored biased so that zeroed memory means
+ * "not filed" and a large, never-touched capacity costs no resident pages.
  */
 
 import { carry } from './arrays.js';
@@ -17,16 +23,20 @@ const SLOTS = 4096; // > the default tcp/general timeout of 3600 s, so default f
 const MASK = SLOTS - 1;
 const IMMEDIATE = SLOTS;
 const LATER = SLOTS + 1;
-const NONE = -1;
+// Links: next[f] = following flow + 1 (0: last); prev[f] = preceding flow + 2, HEAD when first, 0 when not filed.
+const END = 0;
+const UNFILED = 0;
+const HEAD = 1;
 
 export class ExpiryWheel {
-  /** Expiry second of each filed flow. */
-  expiresAt: Float64Array;
+  private store: Uint32Array;
+  private stride: number;
+  private offset: number;
+  private readonly ownStore: boolean;
   private next: Int32Array;
   private prev: Int32Array;
-  /** The list a flow is filed in, or NONE. */
-  private listOf: Int32Array;
-  private readonly heads = new Int32Array(SLOTS + 2).fill(NONE);
+  /** First flow + 1 of each list (0: empty). */
+  private readonly heads = new Int32Array(SLOTS + 2);
   private readonly counts = new Int32Array(SLOTS + 2);
   /** First second not yet scanned. */
   private base = 0;
@@ -34,28 +44,33 @@ export class ExpiryWheel {
   private laterMin = Infinity;
   /** Number of filed flows. */
   size = 0;
-  /** Room to sort one list in. */
-  private scratch: Int32Array;
-  private seqScratch: Float64Array;
+  /** Room to sort one list's seconds or sequence numbers in (grown on demand). */
+  private seqScratch = new Uint32Array(0);
 
-  constructor(capacity: number) {
-    this.expiresAt = new Float64Array(capacity);
+  /**
+   * `store` is where the expiry seconds live (default: an array of the wheel's own, one word per flow). The
+   * caller must not change a filed flow's word other than through `file`.
+   */
+  constructor(capacity: number, store?: { array: Uint32Array; stride: number; offset: number }) {
+    this.ownStore = !store;
+    this.store = store ? store.array : new Uint32Array(capacity);
+    this.stride = store ? store.stride : 1;
+    this.offset = store ? store.offset : 0;
     this.next = new Int32Array(capacity);
     this.prev = new Int32Array(capacity);
-    this.listOf = new Int32Array(capacity).fill(NONE);
-    this.scratch = new Int32Array(capacity);
-    this.seqScratch = new Float64Array(capacity);
   }
 
-  grow(capacity: number): void {
-    const old = this.listOf.length;
-    this.expiresAt = carry(this.expiresAt, new Float64Array(capacity));
+  /** Room for `capacity` flows; `store` replaces the expiry store (the caller's grew too). */
+  grow(capacity: number, store?: Uint32Array): void {
     this.next = carry(this.next, new Int32Array(capacity));
     this.prev = carry(this.prev, new Int32Array(capacity));
-    this.listOf = carry(this.listOf, new Int32Array(capacity));
-    this.listOf.fill(NONE, old);
-    this.scratch = new Int32Array(capacity);
-    this.seqScratch = new Float64Array(capacity);
+    if (store) this.store = store;
+    else if (this.ownStore) this.store = carry(this.store, new Uint32Array(capacity));
+  }
+
+  /** Expiry second of a filed flow. */
+  at(f: number): number {
+    return this.store[f * this.stride + this.offset]!;
   }
 
   /** Moves the start of the wheel; only allowed while it is empty (the table does it for the first flow). */
@@ -66,27 +81,31 @@ export class ExpiryWheel {
   }
 
   isFiled(f: number): boolean {
-    return this.listOf[f] !== NONE;
+    return this.prev[f] !== UNFILED;
   }
 
   /** Files flow f to expire at second `at` (inserting it or moving it). */
   file(f: number, at: number): void {
-    this.expiresAt[f] = at;
-    const d = at - this.base;
-    const list = d < 0 ? IMMEDIATE : d < SLOTS ? at & MASK : LATER;
+    const w = f * this.stride + this.offset;
+    const list = this.listOf(at);
     if (list === LATER && at < this.laterMin) this.laterMin = at;
-    const cur = this.listOf[f];
+    if (this.prev[f] === UNFILED) {
+      this.store[w] = at;
+      this.size++;
+      this.link(f, list);
+      return;
+    }
+    const cur = this.listOf(this.store[w]!);
+    this.store[w] = at;
     // Most packets land in the second their flow is already filed under: no relinking.
     if (cur === list) return;
-    if (cur !== NONE) this.unlink(f, cur);
-    else this.size++;
+    this.unlink(f, cur);
     this.link(f, list);
   }
 
   remove(f: number): void {
-    const cur = this.listOf[f];
-    if (cur === NONE) return;
-    this.unlink(f, cur);
+    if (this.prev[f] === UNFILED) return;
+    this.unlink(f, this.listOf(this.at(f)));
     this.size--;
   }
 
@@ -95,20 +114,21 @@ export class ExpiryWheel {
    * Afterwards base = max(base, now).
    */
   collectExpired(now: number, out: Int32Array, n: number): number {
-    const at = this.expiresAt;
-    for (let f = this.heads[IMMEDIATE]; f !== NONE; ) {
-      const nf = this.next[f];
-      if (at[f] < now) n = this.take(f, IMMEDIATE, out, n);
-      f = nf;
+    for (let e = this.heads[IMMEDIATE]!; e !== END; ) {
+      const f = e - 1;
+      e = this.next[f]!;
+      if (this.at(f) < now) n = this.take(f, IMMEDIATE, out, n);
     }
     if (now <= this.base) return n;
     // Each slot holds exactly one second in [base, base+SLOTS), so every slot passed is wholly expired.
     const steps = Math.min(now - this.base, SLOTS);
     for (let i = 0; i < steps; i++) {
       const slot = (this.base + i) & MASK;
-      while (this.heads[slot] !== NONE) n = this.take(this.heads[slot], slot, out, n);
+      while (this.heads[slot] !== END) n = this.take(this.heads[slot]! - 1, slot, out, n);
     }
     this.base = now;
+    // LATER entries that now fall inside the wheel move to their slots here, before anything reads their list
+    // from their second again.
     if (this.laterMin < now + SLOTS) n = this.spreadLater(now, out, n);
     return n;
   }
@@ -118,7 +138,7 @@ export class ExpiryWheel {
    * them to `out` from `n`; returns the new length. Which flows go follows that order exactly; the order they are
    * appended in does not (it only decides the order of their records).
    */
-  collectSoonest(k: number, seq: Float64Array, out: Int32Array, n: number): number {
+  collectSoonest(k: number, seq: Uint32Array, out: Int32Array, n: number): number {
     const start = n;
     n = this.takeSoonestOf(IMMEDIATE, k, seq, out, n);
     for (let i = 0; i < SLOTS && n - start < k && this.size > 0; i++) {
@@ -128,10 +148,10 @@ export class ExpiryWheel {
   }
 
   /** Writes every filed flow to `out` in (expiresAt, seq) order and returns how many. */
-  ordered(seq: Float64Array, out: Int32Array): number {
+  ordered(seq: Uint32Array, out: Int32Array): number {
     let n = 0;
     for (let list = 0; list < SLOTS + 2; list++) {
-      for (let f = this.heads[list]; f !== NONE; f = this.next[f]) out[n++] = f;
+      for (let e = this.heads[list]!; e !== END; e = this.next[e - 1]!) out[n++] = e - 1;
     }
     this.sortByExpiry(out, 0, n, seq);
     return n;
@@ -140,66 +160,87 @@ export class ExpiryWheel {
   /** Forgets every flow (the table frees them itself). */
   clear(): void {
     for (let list = 0; list < SLOTS + 2; list++) {
-      for (let f = this.heads[list]; f !== NONE; f = this.next[f]) this.listOf[f] = NONE;
+      for (let e = this.heads[list]!; e !== END; ) {
+        const f = e - 1;
+        e = this.next[f]!;
+        this.prev[f] = UNFILED;
+        this.next[f] = END;
+      }
     }
-    this.heads.fill(NONE);
+    this.heads.fill(END);
     this.counts.fill(0);
     this.size = 0;
     this.laterMin = Infinity;
   }
 
-  /** Takes the min(k, count) soonest entries of one list. */
-  private takeSoonestOf(list: number, k: number, seq: Float64Array, out: Int32Array, n: number): number {
-    const m = this.counts[list];
+  /** The list a flow expiring at `at` is in, by the invariants above. */
+  private listOf(at: number): number {
+    const d = at - this.base;
+    return d < 0 ? IMMEDIATE : d < SLOTS ? at & MASK : LATER;
+  }
+
+  /**
+   * Takes the min(k, count) soonest entries of one list: every flow before the k-th smallest expiry second T, and
+   * of those expiring at T the ones created first. Both thresholds are selections over plain numbers, linear in
+   * the list's length (under maxflows pressure with long timeouts every flow is in LATER, thousands per check,
+   * and sorting them with a comparator was a third of the time per packet).
+   */
+  private takeSoonestOf(list: number, k: number, seq: Uint32Array, out: Int32Array, n: number): number {
+    const m = this.counts[list]!;
     if (k <= 0 || m === 0) return n;
     if (m <= k) {
-      while (this.heads[list] !== NONE) n = this.take(this.heads[list], list, out, n);
+      while (this.heads[list] !== END) n = this.take(this.heads[list]! - 1, list, out, n);
       return n;
     }
+    if (this.seqScratch.length < m) this.seqScratch = new Uint32Array(Math.max(m, 2 * this.seqScratch.length));
+    const scratch = this.seqScratch;
+    let at: number;
+    let need = k;
     if (list < SLOTS) {
-      // One second: the k created first. Sequence numbers are unique, so the k-th smallest is a threshold, and a
-      // numeric sort of plain numbers avoids calling a comparator thousands of times under eviction pressure.
-      const seqs = this.seqScratch.subarray(0, m);
+      // A slot holds one second.
+      at = this.at(this.heads[list]! - 1);
+    } else {
       let i = 0;
-      for (let f = this.heads[list]; f !== NONE; f = this.next[f]) seqs[i++] = seq[f];
-      seqs.sort();
-      const last = seqs[k - 1];
-      for (let f = this.heads[list]; f !== NONE; ) {
-        const nf = this.next[f];
-        if (seq[f] <= last) n = this.take(f, list, out, n);
-        f = nf;
-      }
-      return n;
+      for (let e = this.heads[list]!; e !== END; e = this.next[e - 1]!) scratch[i++] = this.at(e - 1);
+      at = select(scratch, m, k - 1);
+      let below = 0;
+      for (let j = 0; j < m; j++) if (scratch[j]! < at) below++;
+      need = k - below;
     }
-    const a = this.scratch;
-    let i = 0;
-    for (let f = this.heads[list]; f !== NONE; f = this.next[f]) a[i++] = f;
-    this.sortByExpiry(a, 0, m, seq);
-    for (let j = 0; j < k; j++) n = this.take(a[j], list, out, n);
+    // Sequence numbers are unique, so the need-th smallest among the flows expiring at `at` is a threshold.
+    let j = 0;
+    for (let e = this.heads[list]!; e !== END; e = this.next[e - 1]!) {
+      if (this.at(e - 1) === at) scratch[j++] = seq[e - 1]!;
+    }
+    const last = select(scratch, j, need - 1);
+    for (let e = this.heads[list]!; e !== END; ) {
+      const f = e - 1;
+      e = this.next[f]!;
+      const t = this.at(f);
+      if (t < at || (t === at && seq[f]! <= last)) n = this.take(f, list, out, n);
+    }
     return n;
   }
 
-  private sortByExpiry(a: Int32Array, from: number, to: number, seq: Float64Array): void {
-    const at = this.expiresAt;
-    a.subarray(from, to).sort((x, y) => at[x] - at[y] || seq[x] - seq[y]);
+  private sortByExpiry(a: Int32Array, from: number, to: number, seq: Uint32Array): void {
+    a.subarray(from, to).sort((x, y) => this.at(x) - this.at(y) || seq[x]! - seq[y]!);
   }
 
   /** Moves LATER entries that now fall inside the wheel into their slots, collecting those already expired. */
   private spreadLater(now: number, out: Int32Array, n: number): number {
-    const at = this.expiresAt;
     let min = Infinity;
-    for (let f = this.heads[LATER]; f !== NONE; ) {
-      const nf = this.next[f];
-      const t = at[f];
+    for (let e = this.heads[LATER]!; e !== END; ) {
+      const f = e - 1;
+      e = this.next[f]!;
+      const t = this.at(f);
       if (t < now) {
         n = this.take(f, LATER, out, n);
-      } else if (t - this.base < SLOTS) {
+      } else if (t - now < SLOTS) {
         this.unlink(f, LATER);
         this.link(f, t & MASK);
       } else if (t < min) {
         min = t;
       }
-      f = nf;
     }
     this.laterMin = min;
     return n;
@@ -213,22 +254,60 @@ export class ExpiryWheel {
   }
 
   private link(f: number, list: number): void {
-    const h = this.heads[list];
+    const h = this.heads[list]!;
     this.next[f] = h;
-    this.prev[f] = NONE;
-    if (h !== NONE) this.prev[h] = f;
-    this.heads[list] = f;
-    this.listOf[f] = list;
-    this.counts[list]++;
+    this.prev[f] = HEAD;
+    if (h !== END) this.prev[h - 1] = f + 2;
+    this.heads[list] = f + 1;
+    this.counts[list]!++;
   }
 
   private unlink(f: number, list: number): void {
-    const p = this.prev[f];
-    const nx = this.next[f];
-    if (p !== NONE) this.next[p] = nx;
+    const p = this.prev[f]!;
+    const nx = this.next[f]!;
+    if (p !== HEAD) this.next[p - 2] = nx;
     else this.heads[list] = nx;
-    if (nx !== NONE) this.prev[nx] = p;
-    this.listOf[f] = NONE;
-    this.counts[list]--;
+    if (nx !== END) this.prev[nx - 1] = p;
+    this.prev[f] = UNFILED;
+    this.next[f] = END;
+    this.counts[list]!--;
   }
+}
+
+/**
+ * The (r+1)-th smallest of a[0..n) (0 <= r < n), by quickselect with a median-of-three pivot; reorders a[0..n).
+ * Expected linear time, and no allocation.
+ */
+function select(a: Uint32Array, n: number, r: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    // Median of three to the middle, so sorted or reversed input stays linear.
+    if (a[mid]! < a[lo]!) swap(a, mid, lo);
+    if (a[hi]! < a[lo]!) swap(a, hi, lo);
+    if (a[hi]! < a[mid]!) swap(a, hi, mid);
+    const pivot = a[mid]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        swap(a, i, j);
+        i++;
+        j--;
+      }
+    }
+    if (r <= j) hi = j;
+    else if (r >= i) lo = i;
+    else return a[r]!;
+  }
+  return a[r]!;
+}
+
+function swap(a: Uint32Array, i: number, j: number): void {
+  const t = a[i]!;
+  a[i] = a[j]!;
+  a[j] = t;
 }
