@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "udp.h"
+
 namespace {
 
 constexpr size_t kHeader = 16;
@@ -471,6 +473,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"libVersion", nullptr, LibVersion, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return nullptr;
+  if (!udp::Register(env, exports)) return nullptr;
   return exports;
 }
 

@@ -1,4 +1,4 @@
-/** Loads native/'s addon and types its surface. */
+/** Loads native/'s addon (capture, and the export transport's sockets) and types its surface. */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -32,10 +32,21 @@ export interface LiveOptions {
   filter?: string;
 }
 
+/** A connected UDP socket of native/src/udp.cc (the export transport's). */
+export interface UdpSocket {
+  /** Sends the view as one datagram at once; returns the bytes sent or -errno (EAGAIN: the buffer is full). */
+  send(view: Uint8Array): number;
+  close(): void;
+  /** 0, or why connect failed (no route at start-up): the socket then sends to the address each time. */
+  readonly connectErrno: number;
+}
+
 interface Addon {
   openOffline(path: string, filter?: string): NativeHandle;
   openLive(device: string, opts: LiveOptions): NativeHandle;
   libVersion(): string;
+  /** A UDP socket connected to a numeric address; hopLimit < 0 leaves the multicast TTL alone. Throws. */
+  udpOpen(address: string, port: number, hopLimit: number): UdpSocket;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -2,10 +2,16 @@
  * UDP transport to one or more collectors: connected sockets, a paced send queue (so an end-of-file or
  * expire-all burst does not overrun a collector's socket buffer), and failure counting that never stops the
  * probe when a collector is down or unreachable.
+ *
+ * The sockets are native/src/udp.cc's: send(2) from the caller's buffer, synchronously. Node's dgram cost about
+ * 6 us per datagram on top of the kernel's work and needed a copy kept alive until its callback; a datagram is
+ * copied here only when it has to wait (pacing, or a full socket buffer).
  */
-import dgram from 'node:dgram';
 import dns from 'node:dns/promises';
 import net from 'node:net';
+import os from 'node:os';
+import util from 'node:util';
+import { addon, type UdpSocket } from '../capture/native.js';
 
 export interface CollectorAddress {
   host: string;
@@ -48,10 +54,13 @@ export interface TransportStats {
 
 interface Peer {
   label: string;
-  sock: dgram.Socket;
-  /** Unconnected (no route at start-up): each send names the destination. */
-  dest: { port: number; addr: string } | null;
+  sock: UdpSocket;
+  /** Datagrams the socket could not take yet (its buffer was full), oldest first, from `done` on. */
+  backlog: Buffer[];
+  done: number;
 }
+
+const { EAGAIN, EWOULDBLOCK, ENOBUFS, EINTR } = os.constants.errno;
 
 export interface TransportOptions {
   /** Datagrams per second over all collectors; 0 means unpaced. */
@@ -68,10 +77,10 @@ export const DEFAULT_EXPORT_RATE = 20000;
 export class UdpTransport {
   readonly stats: TransportStats = { datagrams: 0, failures: 0, lastError: '' };
   private peers: Peer[] = [];
+  /** Datagrams waiting for pacing tokens, from `head` on. */
   private queue: Buffer[] = [];
   private head = 0;
   private timer: NodeJS.Timeout | null = null;
-  private inflight = 0;
   private waiters: (() => void)[] = [];
   private rr = 0;
   private tokens: number;
@@ -100,41 +109,21 @@ export class UdpTransport {
           throw new Error(`cannot resolve collector "${c.host}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
         }
       }
-      const sock = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
       const label = family === 6 ? `[${addr}]:${c.port}` : `${addr}:${c.port}`;
-      // An ICMP error from an earlier send surfaces as an 'error' event on a connected socket: count it, go on.
-      sock.on('error', (e) => t.fail(label, e));
-      let dest: Peer['dest'] = null;
-      let peerSock = sock;
+      let sock: UdpSocket;
       try {
-        await new Promise<void>((resolve, reject) => {
-          sock.once('error', reject);
-          // Node hands a failed connect (no route) to this callback as its argument, not as an 'error' event.
-          const onConnect = (err?: Error): void => {
-            sock.off('error', reject);
-            if (err) reject(err);
-            else resolve();
-          };
-          sock.connect(c.port, addr, onConnect as () => void);
-        });
+        sock = addon.udpOpen(addr, c.port, opts.hopLimit ?? -1);
       } catch (e) {
+        await t.close();
+        throw new Error(`cannot connect to collector ${label}: ${(e as Error).message}`);
+      }
+      if (sock.connectErrno !== 0) {
         // No route now (an interface not up yet, a VPN down): start anyway and count each failed send, so the
         // probe captures meanwhile and exports once the route appears.
-        const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+        const code = util.getSystemErrorName(-sock.connectErrno);
         opts.onError?.(`collector ${label} is unreachable now (${code}); sending anyway, failures are counted`);
-        sock.close();
-        peerSock = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
-        peerSock.on('error', (err) => t.fail(label, err));
-        dest = { port: c.port, addr };
       }
-      if (opts.hopLimit !== undefined) {
-        try {
-          peerSock.setMulticastTTL(opts.hopLimit);
-        } catch {
-          // Only meaningful for multicast destinations; unicast sockets may refuse it.
-        }
-      }
-      t.peers.push({ label, sock: peerSock, dest });
+      t.peers.push({ label, sock, backlog: [], done: 0 });
       t.collectors.push(label);
     }
     return t;
@@ -143,14 +132,21 @@ export class UdpTransport {
   /** The collectors as "addr:port" (kept after close, for summaries). */
   readonly collectors: string[] = [];
 
-  /** Datagrams waiting to be sent. */
+  /** Datagrams waiting to be sent (per collector for those waiting on one collector's full buffer). */
   get pending(): number {
-    return this.queue.length - this.head + this.inflight;
+    let n = this.queue.length - this.head;
+    for (const p of this.peers) n += p.backlog.length - p.done;
+    return n;
   }
 
-  /** Queues a copy of the datagram (the caller reuses its buffer). */
+  /** Sends the datagram, or queues a copy of it (the caller reuses its buffer). */
   send(datagram: Uint8Array): void {
     if (this.closed || this.peers.length === 0) return;
+    if (this.head === this.queue.length && this.timer === null && this.token()) {
+      this.transmit(datagram);
+      if (this.timer === null && this.pending > 0) this.schedule();
+      return;
+    }
     this.queue.push(Buffer.from(datagram));
     this.pump();
   }
@@ -165,7 +161,8 @@ export class UdpTransport {
     await this.drained();
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    await Promise.all(this.peers.map((p) => new Promise<void>((r) => p.sock.close(() => r()))));
+    this.timer = null;
+    for (const p of this.peers) p.sock.close();
     this.peers = [];
   }
 
@@ -173,53 +170,79 @@ export class UdpTransport {
     return this.rate > 0 ? Math.max(8, Math.ceil(this.rate / 1000)) : Infinity;
   }
 
-  private fail(label: string, e: Error): void {
+  /** Takes a pacing token if there is one. */
+  private token(): boolean {
+    if (this.rate <= 0) return true;
+    const now = performance.now();
+    this.tokens = Math.min(this.burst(), this.tokens + ((now - this.lastRefill) * this.rate) / 1000);
+    this.lastRefill = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  private fail(label: string, code: string): void {
     this.stats.failures++;
-    const msg = `export to ${label} failed: ${(e as NodeJS.ErrnoException).code ?? e.message}`;
+    const msg = `export to ${label} failed: ${code}`;
     if (msg !== this.stats.lastError) this.opts.onError?.(msg);
     this.stats.lastError = msg;
   }
 
   private pump(): void {
     if (this.timer) return;
-    if (this.rate > 0) {
-      const now = performance.now();
-      this.tokens = Math.min(this.burst(), this.tokens + ((now - this.lastRefill) * this.rate) / 1000);
-      this.lastRefill = now;
-    }
-    while (this.head < this.queue.length && this.tokens >= 1) {
-      const d = this.queue[this.head++]!;
-      this.tokens -= 1;
-      this.transmit(d);
-    }
+    this.retryBacklogs();
+    while (this.head < this.queue.length && this.token()) this.transmit(this.queue[this.head++]!);
     if (this.head === this.queue.length) {
       this.queue.length = 0;
       this.head = 0;
-      this.settle();
-    } else {
-      // Wait for tokens: 1 ms is the timer's resolution, and refills per ms are several datagrams.
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.pump();
-      }, 1);
     }
+    if (this.pending > 0) this.schedule();
+    else this.settle();
   }
 
-  private transmit(d: Buffer): void {
-    const targets = this.opts.loadBalance ? [this.peers[this.rr++ % this.peers.length]!] : this.peers;
-    let ok = false;
-    for (const p of targets) {
-      this.inflight++;
-      const done = (err: Error | null): void => {
-        this.inflight--;
-        if (err) this.fail(p.label, err);
-        this.settle();
-      };
-      if (p.dest) p.sock.send(d, p.dest.port, p.dest.addr, done);
-      else p.sock.send(d, done);
-      ok = true;
+  /** Waits for tokens or buffer room: 1 ms is the timer's resolution, and refills per ms are several datagrams. */
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.pump();
+    }, 1);
+  }
+
+  private transmit(d: Uint8Array): void {
+    if (this.opts.loadBalance) this.sendTo(this.peers[this.rr++ % this.peers.length]!, d);
+    else for (const p of this.peers) this.sendTo(p, d);
+    this.stats.datagrams++;
+  }
+
+  private sendTo(p: Peer, d: Uint8Array): void {
+    // Behind a backlog the datagram waits its turn, so each collector gets them in order.
+    if (p.done < p.backlog.length) {
+      p.backlog.push(Buffer.from(d));
+      return;
     }
-    if (ok) this.stats.datagrams++;
+    const r = this.write(p, d);
+    if (r === RETRY) p.backlog.push(Buffer.from(d));
+  }
+
+  /** One send: SENT, RETRY when the socket buffer is full, FAILED (counted) otherwise. */
+  private write(p: Peer, d: Uint8Array): number {
+    let r = p.sock.send(d);
+    if (r === -EINTR) r = p.sock.send(d);
+    if (r >= 0) return SENT;
+    if (r === -EAGAIN || r === -EWOULDBLOCK || r === -ENOBUFS) return RETRY;
+    // A connected socket reports an ICMP error from an earlier send on this one: count it, go on.
+    this.fail(p.label, util.getSystemErrorName(r));
+    return FAILED;
+  }
+
+  private retryBacklogs(): void {
+    for (const p of this.peers) {
+      while (p.done < p.backlog.length && this.write(p, p.backlog[p.done]!) !== RETRY) p.done++;
+      if (p.done === p.backlog.length) {
+        p.backlog.length = 0;
+        p.done = 0;
+      }
+    }
   }
 
   private settle(): void {
@@ -230,3 +253,7 @@ export class UdpTransport {
     }
   }
 }
+
+const SENT = 0;
+const RETRY = 1;
+const FAILED = 2;
