@@ -9,11 +9,13 @@
 #include <pcap/pcap.h>
 #include <uv.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "savefile.h"
 #include "udp.h"
 
 namespace {
@@ -52,6 +54,8 @@ struct Handle {
   std::string deferredError;
   bool eof = false;
   uint64_t truncated = 0;  // packets cut to fit a buffer smaller than the packet
+  // A plain savefile read without libpcap's per-packet calls (savefile.cc), until it hands the file back.
+  savefile::Reader* fast = nullptr;
   // Event-loop integration for live capture.
   uv_poll_t* poll = nullptr;
   napi_env env = nullptr;
@@ -80,8 +84,14 @@ void StopPoll(Handle* h) {
   }
 }
 
+void DropFast(Handle* h) {
+  delete h->fast;
+  h->fast = nullptr;
+}
+
 void CloseHandle(Handle* h) {
   StopPoll(h);
+  DropFast(h);
   if (h->pcap) {
     pcap_close(h->pcap);
     h->pcap = nullptr;
@@ -96,6 +106,7 @@ void Finalize(napi_env, void* data, void*) {
     uv_close(reinterpret_cast<uv_handle_t*>(h->poll), [](uv_handle_t* p) { delete reinterpret_cast<uv_poll_t*>(p); });
     h->poll = nullptr;
   }
+  DropFast(h);
   if (h->pcap) pcap_close(h->pcap);
   delete h;
 }
@@ -174,6 +185,8 @@ napi_value OpenOffline(napi_env env, napi_callback_info info) {
   h->pcap = p;
   h->offline = true;
   h->nano = pcap_get_tstamp_precision(p) == PCAP_TSTAMP_PRECISION_NANO;
+  // A filter is libpcap's to apply.
+  if (!haveFilter || filter.empty()) h->fast = savefile::Open(p);
   return Wrap(env, h);
 }
 
@@ -288,7 +301,22 @@ napi_value Next(napi_env env, napi_callback_info info) {
     count++;
     h->havePending = false;
   }
-  while (count < maxPackets && !h->eof) {
+  if (h->fast && !h->eof) {
+    savefile::Status st = savefile::Fill(h->fast, buf, cap, maxPackets, &off, &count);
+    if (st == savefile::Status::kEnd) {
+      h->eof = true;
+    } else if (st == savefile::Status::kHandOff) {
+      // libpcap goes on from the record the fast reader would not take.
+      if (fseeko(pcap_file(h->pcap), static_cast<off_t>(h->fast->pos), SEEK_SET) != 0) {
+        std::string e = std::string("cannot seek in the capture file: ") + strerror(errno);
+        DropFast(h);
+        if (count > 0) h->deferredError = e;
+        else return Throw(env, e);
+      }
+      DropFast(h);
+    }
+  }
+  while (!h->fast && count < maxPackets && !h->eof && h->deferredError.empty()) {
     pcap_pkthdr* hdr = nullptr;
     const u_char* data = nullptr;
     int rc = pcap_next_ex(h->pcap, &hdr, &data);
