@@ -86,6 +86,9 @@ export class ExpiryWheel {
 
   /** Files flow f to expire at second `at` (inserting it or moving it). */
   file(f: number, at: number): void {
+    // The word holds 32 bits: a later second (a capture stamped near 2106, plus a timeout) would read back
+    // wrapped, from another list than the one it was linked into, and corrupt the lists (found by fuzzing).
+    if (at > 0xffffffff) at = 0xffffffff;
     const w = f * this.stride + this.offset;
     const list = this.listOf(at);
     if (list === LATER && at < this.laterMin) this.laterMin = at;

@@ -2,11 +2,20 @@
  * What the fuzzers found, each kept as the smallest input that showed it. Every entry names the fuzz property that
  * found it and the fix.
  */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { IE } from '../../src/wire/ie.js';
 import { collect } from '../wire/collect.js';
 import { brokenRecord } from './props/wire.js';
 import { B, ipfixMessage, set, template, v9Message } from './lib/bytes.js';
+
+const execFileP = promisify(execFile);
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/flowprobe.js');
 
 describe('fuzz regressions: wire decoders', () => {
   // props/wire.ts (record sanity), on a mutated flowprobe IPFIX export: an 8-byte flowStartMilliseconds above 2^53
@@ -44,4 +53,42 @@ describe('fuzz regressions: wire decoders', () => {
       [4, [0x0a000001, 0, 0, 0]],
     ]);
   });
+});
+
+describe('fuzz regressions: the pcap job', () => {
+  // props/file-job.ts (long run), on tcpdump-print-flags.pcap with timestamps edited: a flow whose packet was stamped
+  // 4294967294 s (2106) got an expiry second past 2^32, which its 32-bit row word wrapped; the timing wheel then
+  // unlinked it from the wrong list and flowprobe -r spun for ever. Fixed in src/flow/wheel.ts (clamped to 2^32-1).
+  // Run as a process with a deadline, since the fault was an endless loop.
+  it('a flow stamped at the end of 32-bit time, then earlier, ends the job with its flow', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowprobe-regress-'));
+    try {
+      const file = path.join(dir, 'late.pcap');
+      // Ethernet / IPv4 / UDP 10.0.0.1:53 > 10.0.0.2:53, twice: at 4294967294 s, then at 1181478372 s.
+      const frame = Buffer.from(
+        ['000000000000000000000000', '0800', '4500001c', '00000000', '40110000', '0a000001', '0a000002', '00350035', '00080000'].join(''),
+        'hex',
+      );
+      const pcap = Buffer.alloc(24 + 2 * (16 + frame.length));
+      pcap.writeUInt32LE(0xa1b2c3d4, 0);
+      pcap.writeUInt16LE(2, 4);
+      pcap.writeUInt16LE(4, 6);
+      pcap.writeUInt32LE(65535, 16);
+      pcap.writeUInt32LE(1, 20);
+      [4294967294, 1181478372].forEach((sec, i) => {
+        const o = 24 + i * (16 + frame.length);
+        pcap.writeUInt32LE(sec, o);
+        pcap.writeUInt32LE(frame.length, o + 8);
+        pcap.writeUInt32LE(frame.length, o + 12);
+        frame.copy(pcap, o + 16);
+      });
+      fs.writeFileSync(file, pcap);
+      const { stdout } = await execFileP(process.execPath, [BIN, '-r', file, '--no-progress', '--format', 'csv'], { timeout: 30_000 });
+      const rows = stdout.trim().split('\n').slice(1);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatch(/10\.0\.0\.1.*10\.0\.0\.2/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 40_000);
 });
