@@ -52,6 +52,10 @@ struct Handle {
   // An error met after some packets of a batch were already copied: those packets are returned first and the
   // error is raised on the next call, so nothing already read is lost.
   std::string deferredError;
+  // The first read error of a savefile, returned by every later call: libpcap's reader state after an error is
+  // undefined (1.10.3, having refused a pcapng IDB, divides by that interface's uninitialised timestamp scale on
+  // the next call and dies of SIGFPE), so it is not called again.
+  std::string savefileError;
   bool eof = false;
   uint64_t truncated = 0;  // packets cut to fit a buffer smaller than the packet
   // A plain savefile read without libpcap's per-packet calls (savefile.cc), until it hands the file back.
@@ -289,6 +293,7 @@ napi_value Next(napi_env env, napi_callback_info info) {
     h->deferredError.clear();
     return Throw(env, e);
   }
+  if (!h->savefileError.empty()) return Throw(env, h->savefileError);
   size_t off = 0;
   int32_t count = 0;
   if (h->havePending) {
@@ -310,6 +315,7 @@ napi_value Next(napi_env env, napi_callback_info info) {
       if (fseeko(pcap_file(h->pcap), static_cast<off_t>(h->fast->pos), SEEK_SET) != 0) {
         std::string e = std::string("cannot seek in the capture file: ") + strerror(errno);
         DropFast(h);
+        h->savefileError = e;
         if (count > 0) h->deferredError = e;
         else return Throw(env, e);
       }
@@ -343,6 +349,7 @@ napi_value Next(napi_env env, napi_callback_info info) {
     } else {
       std::string e = pcap_geterr(h->pcap);
       if (e.empty()) e = "read error";
+      if (h->offline) h->savefileError = e;
       if (count > 0) {
         h->deferredError = e;
         break;

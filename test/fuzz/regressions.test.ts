@@ -11,6 +11,8 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { IE } from '../../src/wire/ie.js';
 import { collect } from '../wire/collect.js';
+import { PCAP_DIR } from './lib/corpus.js';
+import { readInChild } from './lib/reader-batch.js';
 import { brokenRecord } from './props/wire.js';
 import { B, ipfixMessage, set, template, v9Message } from './lib/bytes.js';
 
@@ -89,6 +91,29 @@ describe('fuzz regressions: the pcap job', () => {
       expect(rows[0]).toMatch(/10\.0\.0\.1.*10\.0\.0\.2/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 40_000);
+});
+
+describe('fuzz regressions: the native reader', () => {
+  // props/capture.ts (long run), on zeek-pcapng-multi-interface.pcapng with 11 bytes changed: the second IDB ends its
+  // options early (opt_endofopt of length 10). libpcap 1.10.3 reports that, but a next() after the error made it
+  // read on and divide by the uninitialised timestamp scale of the half-added interface: SIGFPE, the process gone.
+  // Fixed in native/src/addon.cc: a savefile's first read error is sticky and libpcap is not called again. Read in
+  // a child process (lib/reader-batch.ts), which calls next() twice more after the error, five times over (the
+  // fault read uninitialised memory).
+  it('a savefile that failed keeps failing with the same error instead of crashing in libpcap', async () => {
+    const original = fs.readFileSync(path.join(PCAP_DIR, 'zeek-pcapng-multi-interface.pcapng'));
+    const patch: [number, number][] = [
+      [263, 0xe8], [264, 0x01], [265, 0x20], [266, 0], [267, 0x01], [268, 0], [269, 0], [272, 0], [579, 0x80], [580, 0], [582, 0],
+    ];
+    const bytes = Uint8Array.from(original);
+    for (const [at, v] of patch) bytes[at] = v;
+    const cases = Array.from({ length: 5 }, () => ({ kind: 'zeek-pcapng-multi-interface.pcapng, IDB 2 options ended early', bytes }));
+    const o = await readInChild(cases, 30_000);
+    expect(o.crash).toBeNull();
+    for (const r of o.reports) {
+      expect(r).toMatchObject({ count: 0, readError: 'Interface Description Block has opt_endofopt option with length 10 != 0', broken: null });
     }
   }, 40_000);
 });
