@@ -57,7 +57,16 @@ export interface ExporterStats {
   skippedNotIpv4: number;
 }
 
-export class FlowExporter implements FlowSink {
+/** What the probe asks of an exporter: FlowExporter, or the export thread's stand-in for it (thread.ts). */
+export interface Exporter extends FlowSink {
+  readonly stats: ExporterStats;
+  setClock(nowMs: number, bootMs: number): void;
+  sendTemplates(): void;
+  flush(): void;
+  flushTemplates(): void;
+}
+
+export class FlowExporter implements Exporter {
   readonly stats: ExporterStats = { records: 0, datagrams: 0, skippedNotIpv4: 0 };
   private readonly v5: V5Encoder | null;
   private readonly msg: MessageEncoder | null;

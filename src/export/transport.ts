@@ -74,7 +74,17 @@ export interface TransportOptions {
 
 export const DEFAULT_EXPORT_RATE = 20000;
 
-export class UdpTransport {
+/** What the probe asks of a transport: UdpTransport, or the export thread's stand-in for it (thread.ts). */
+export interface Transport {
+  readonly collectors: readonly string[];
+  readonly stats: TransportStats;
+  /** Datagrams not yet handed to the kernel. */
+  readonly pending: number;
+  drained(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class UdpTransport implements Transport {
   readonly stats: TransportStats = { datagrams: 0, failures: 0, lastError: '' };
   private peers: Peer[] = [];
   /** Datagrams waiting for pacing tokens, from `head` on. */

@@ -3,8 +3,9 @@
  * the control socket's commands. The file job and the live job feed it packets; it never reaches back into them.
  */
 import { FlowTable } from '../flow/table.js';
-import { FlowExporter } from '../export/exporter.js';
-import { UdpTransport } from '../export/transport.js';
+import { FlowExporter, type Exporter, type ExporterOptions } from '../export/exporter.js';
+import { UdpTransport, type Transport } from '../export/transport.js';
+import { ExportThread, THREAD_BY_DEFAULT } from '../export/thread.js';
 import type { FlowRecord, FlowSink } from '../wire/record.js';
 import type { PacketView } from '../decode/packet.js';
 import { formatAddr } from '../decode/address.js';
@@ -30,7 +31,7 @@ export interface Lifecycle {
 
 export class Probe implements ControlHandler, PacketConsumer {
   readonly table: FlowTable;
-  readonly exporter: FlowExporter | null;
+  readonly exporter: Exporter | null;
   readonly printer: FlowPrinter | null;
   /** -w DIR: flows stored in rotating files, as flowcapd stores them. */
   readonly writer: FlowFileWriter | null;
@@ -43,7 +44,8 @@ export class Probe implements ControlHandler, PacketConsumer {
 
   private constructor(
     readonly cfg: ProbeConfig,
-    readonly transport: UdpTransport | null,
+    readonly transport: Transport | null,
+    exporter: Exporter | null,
     private readonly log: (line: string) => void,
   ) {
     this.debugLevel = cfg.debug ? 1 : 0;
@@ -51,19 +53,10 @@ export class Probe implements ControlHandler, PacketConsumer {
     this.writer = cfg.writeDir
       ? new FlowFileWriter({ dir: cfg.writeDir, interval: cfg.rotateSeconds, now: () => this.nowMs, log })
       : null;
-    if (transport) {
-      this.exporter = new FlowExporter(transport, {
-        version: cfg.version,
-        time: cfg.time,
-        vlan: cfg.tracking === 'vlan' || cfg.tracking === 'ether',
-        mac: cfg.tracking === 'ether',
-        mplsLabels: cfg.mplsLabels,
-        biflow: cfg.biflow,
-        samplingInterval: cfg.sampling > 1 ? cfg.sampling : 1,
-        meteringProcessId: process.pid,
-      });
+    if (exporter) {
+      this.exporter = exporter;
       this.printer = null;
-      sinks.push(this.exporter);
+      sinks.push(exporter);
     } else {
       this.exporter = null;
       // Without a collector the flows are printed, unless they go to files.
@@ -99,17 +92,37 @@ export class Probe implements ControlHandler, PacketConsumer {
     });
   }
 
+  /**
+   * Opens the export: when running the build, on a thread of its own (export/thread.ts), so encoding and
+   * sending run beside the flow table. FLOWPROBE_EXPORT_THREAD=1 or 0 chooses either way.
+   */
   static async create(cfg: ProbeConfig, log: (line: string) => void): Promise<Probe> {
-    let transport: UdpTransport | null = null;
+    let transport: Transport | null = null;
+    let exporter: Exporter | null = null;
     if (cfg.collectors.length) {
-      transport = await UdpTransport.open(cfg.collectors, {
-        rate: cfg.exportRate,
-        loadBalance: cfg.loadBalance,
-        hopLimit: cfg.hopLimit,
-        onError: log,
-      });
+      const topts = { rate: cfg.exportRate, loadBalance: cfg.loadBalance, hopLimit: cfg.hopLimit, onError: log };
+      const eopts: ExporterOptions = {
+        version: cfg.version,
+        time: cfg.time,
+        vlan: cfg.tracking === 'vlan' || cfg.tracking === 'ether',
+        mac: cfg.tracking === 'ether',
+        mplsLabels: cfg.mplsLabels,
+        biflow: cfg.biflow,
+        samplingInterval: cfg.sampling > 1 ? cfg.sampling : 1,
+        meteringProcessId: process.pid,
+      };
+      const env = process.env.FLOWPROBE_EXPORT_THREAD;
+      if (env === '0' || (env !== '1' && !THREAD_BY_DEFAULT)) {
+        const t = await UdpTransport.open(cfg.collectors, topts);
+        transport = t;
+        exporter = new FlowExporter(t, eopts);
+      } else {
+        const t = await ExportThread.open(cfg.collectors, topts, eopts);
+        transport = t.transport;
+        exporter = t.exporter;
+      }
     }
-    return new Probe(cfg, transport, log);
+    return new Probe(cfg, transport, exporter, log);
   }
 
   /** Sets the export clock (ms): now, and the boot time sysUpTime counts from. */

@@ -1,0 +1,111 @@
+/**
+ * The export thread (started by thread.ts): opens the transport, then reads records and commands from the ring
+ * and runs them through a FlowExporter, keeping the counters the probe reads in shared memory.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { FlowExporter } from './exporter.js';
+import { UdpTransport } from './transport.js';
+import { FlowRecord } from '../wire/record.js';
+import type { ExportWorkerData, ExportWorkerMessage } from './thread.js';
+import {
+  C_DATAGRAMS, C_FAILURES, C_PENDING, C_RECORDS, C_SENT, C_SKIPPED, CTRL_DRAINED, CTRL_READ, CTRL_WRITE, OP_CLOCK,
+  OP_CLOSE, OP_DRAIN, OP_FLUSH, OP_FLUSH_TEMPLATES, OP_RECORD, OP_TEMPLATES, RING_MASK, readRecord, ringViews, waitAsync,
+} from './ring.js';
+
+const TWO32 = 2 ** 32;
+const port = parentPort!;
+const post = (m: ExportWorkerMessage): void => port.postMessage(m);
+
+async function main(data: ExportWorkerData): Promise<void> {
+  let transport: UdpTransport;
+  let exporter: FlowExporter;
+  try {
+    // The exporter first: it checks its options (the transport is only its datagram sink).
+    const sink = { send: (d: Uint8Array): void => transport.send(d) };
+    exporter = new FlowExporter(sink, data.exporter);
+    transport = await UdpTransport.open(data.collectors, { ...data.transport, onError: (log) => post({ log }) });
+  } catch (e) {
+    post({ error: (e as Error).message });
+    return;
+  }
+  const { ctrl, counters, ring } = ringViews(data.sab);
+  const rec = new FlowRecord();
+  const count = (): void => {
+    counters[C_RECORDS] = exporter.stats.records;
+    counters[C_DATAGRAMS] = exporter.stats.datagrams;
+    counters[C_SKIPPED] = exporter.stats.skippedNotIpv4;
+    counters[C_SENT] = transport.stats.datagrams;
+    counters[C_FAILURES] = transport.stats.failures;
+    counters[C_PENDING] = transport.pending;
+  };
+  post({ ready: [...transport.collectors] });
+  // Waiting on shared memory does not keep a thread's event loop alive: this does, until the probe says close.
+  const alive = setInterval(() => undefined, 1 << 30);
+
+  let r = 0;
+  for (let n = 0; ; ) {
+    const w = Atomics.load(ctrl, CTRL_WRITE) >>> 0;
+    let drain = 0;
+    let close = false;
+    while (r !== w && !drain && !close) {
+      const h = ring[r & RING_MASK]!;
+      const p = r + 1;
+      switch (h >>> 24) {
+        case OP_RECORD:
+          readRecord(ring, p, rec);
+          exporter.onFlow(rec);
+          break;
+        case OP_CLOCK:
+          exporter.setClock(
+            ring[p & RING_MASK]! + ring[(p + 1) & RING_MASK]! * TWO32,
+            ring[(p + 2) & RING_MASK]! + ring[(p + 3) & RING_MASK]! * TWO32,
+          );
+          break;
+        case OP_FLUSH:
+          exporter.flush();
+          break;
+        case OP_TEMPLATES:
+          exporter.sendTemplates();
+          break;
+        case OP_FLUSH_TEMPLATES:
+          exporter.flushTemplates();
+          break;
+        case OP_DRAIN:
+          drain = ring[p & RING_MASK]!;
+          break;
+        case OP_CLOSE:
+          close = true;
+          break;
+        default:
+          throw new Error(`export ring: unknown message ${h >>> 24} at ${r}`);
+      }
+      r = (r + (h & 0xffffff)) >>> 0;
+      // Room for the probe early in a long round (the end of a large file expires everything at once).
+      if ((++n & 1023) === 0) {
+        Atomics.store(ctrl, CTRL_READ, r | 0);
+        Atomics.notify(ctrl, CTRL_READ);
+      }
+    }
+    Atomics.store(ctrl, CTRL_READ, r | 0);
+    Atomics.notify(ctrl, CTRL_READ);
+    count();
+    if (drain) {
+      await transport.drained();
+      count();
+      Atomics.store(ctrl, CTRL_DRAINED, drain);
+      Atomics.notify(ctrl, CTRL_DRAINED);
+      continue;
+    }
+    if (close) {
+      await transport.close();
+      count();
+      clearInterval(alive);
+      return;
+    }
+    if (r !== w) continue;
+    const wait = waitAsync(ctrl, CTRL_WRITE, w | 0);
+    if (wait.async) await wait.value;
+  }
+}
+
+void main(workerData as ExportWorkerData);

@@ -1,0 +1,302 @@
+/**
+ * Export on a second thread: the probe's thread hands each flow record to a worker (export-worker.ts) through a
+ * shared ring (ring.ts), and the worker runs the FlowExporter and the UdpTransport. Encoding and sending were
+ * about a third of the probe's time on a busy replay; here they cost the probe's thread some 30 words written
+ * per record, and run on the other core.
+ *
+ * ExportThread.open gives two stand-ins with the interfaces the probe uses: `exporter` (an Exporter: records,
+ * clock, flush, templates, counters) and `transport` (a Transport: collectors, failures, pending, drained, close).
+ * Counters are the worker's, read from shared memory, so they trail by at most what is still in the ring; after
+ * `drained()` or `close()` they are exact. Commands keep their order with the records around them.
+ */
+import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Exporter, ExporterOptions, ExporterStats } from './exporter.js';
+import type { CollectorAddress, Transport, TransportOptions, TransportStats } from './transport.js';
+import type { FlowRecord } from '../wire/record.js';
+import {
+  C_DATAGRAMS, C_FAILURES, C_PENDING, C_RECORDS, C_SENT, C_SKIPPED, CTRL_DRAINED, CTRL_READ, CTRL_WRITE,
+  MAX_RECORD_WORDS, OP_CLOCK, OP_CLOSE, OP_DRAIN, OP_FLUSH, OP_FLUSH_TEMPLATES, OP_TEMPLATES, RING_MASK, RING_WORDS,
+  newRingBuffer, ringViews, writeRecord,
+} from './ring.js';
+
+/** Records written before the worker is told about them, so it works alongside the probe within a batch. */
+const PUBLISH_EVERY = 32;
+/** A writer waiting for room checks this often, and gives up on a reader that has not moved for STALL_WAITS. */
+const WAIT_MS = 100;
+const STALL_WAITS = 300;
+const TWO32 = 2 ** 32;
+
+/**
+ * Whether the probe exports on a thread unless told otherwise: yes when running the build. From the TypeScript
+ * sources the thread must compile its own copy of the exporter first (about 0.3 s through tsx), which the
+ * test suite would pay hundreds of times.
+ */
+export const THREAD_BY_DEFAULT = path.extname(fileURLToPath(import.meta.url)) === '.js';
+
+/** What the worker is started with. */
+export interface ExportWorkerData {
+  sab: SharedArrayBuffer;
+  collectors: CollectorAddress[];
+  transport: Omit<TransportOptions, 'onError'>;
+  exporter: ExporterOptions;
+}
+
+/** What the worker posts: set-up done (or failed), and the transport's error lines. */
+export type ExportWorkerMessage = { ready: string[] } | { error: string } | { log: string };
+
+export class ExportThread {
+  readonly exporter: Exporter;
+  readonly transport: Transport;
+
+  private readonly ctrl: Int32Array;
+  private readonly counters: Float64Array;
+  private readonly ring: Uint32Array;
+  /** Where the next message goes, and the records written since the worker was last told. */
+  private w = 0;
+  private unpublished = 0;
+  /** Where the last clock message ends, and how far the worker was last told. */
+  private clockEnd = -1;
+  private publishedAt = 0;
+  /** Records or commands written since the last flush. */
+  private dirty = false;
+  private drainSeq = 0;
+  private dead: string | null = null;
+  private gone = false;
+  private readonly exited: Promise<void>;
+
+  private constructor(
+    private readonly worker: Worker,
+    sab: SharedArrayBuffer,
+    collectors: string[],
+    private readonly onError: ((message: string) => void) | undefined,
+  ) {
+    const v = ringViews(sab);
+    this.ctrl = v.ctrl;
+    this.counters = v.counters;
+    this.ring = v.ring;
+    this.exited = new Promise((r) =>
+      worker.once('exit', () => {
+        this.gone = true;
+        r();
+      }),
+    );
+    const self = this;
+    const c = this.counters;
+    const transportStats: TransportStats = {
+      get datagrams() {
+        return c[C_SENT]!;
+      },
+      get failures() {
+        return c[C_FAILURES]!;
+      },
+      lastError: '',
+    };
+    const exporterStats: ExporterStats = {
+      get records() {
+        return c[C_RECORDS]!;
+      },
+      get datagrams() {
+        return c[C_DATAGRAMS]!;
+      },
+      get skippedNotIpv4() {
+        return c[C_SKIPPED]!;
+      },
+    };
+    worker.on('message', (m: ExportWorkerMessage) => {
+      if ('log' in m) {
+        transportStats.lastError = m.log;
+        this.onError?.(m.log);
+      }
+    });
+    worker.on('error', (e) => this.die(`export thread failed: ${e.message}`));
+    this.exporter = {
+      stats: exporterStats,
+      onFlow: (rec: FlowRecord) => self.record(rec),
+      setClock: (nowMs: number, bootMs: number) => self.clock(nowMs, bootMs),
+      sendTemplates: () => {
+        self.dirty = true;
+        self.op(OP_TEMPLATES);
+      },
+      flush: () => {
+        // Nothing written since the last flush: the exporter holds nothing to send, so the worker sleeps on.
+        if (!self.dirty) return;
+        self.dirty = false;
+        self.op(OP_FLUSH);
+        self.publish();
+      },
+      flushTemplates: () => {
+        self.op(OP_FLUSH_TEMPLATES);
+        self.publish();
+      },
+    };
+    this.transport = {
+      collectors,
+      stats: transportStats,
+      get pending() {
+        return self.pending();
+      },
+      drained: () => self.drained(),
+      close: () => self.close(),
+    };
+  }
+
+  /**
+   * Starts the worker, which resolves the collectors and opens the sockets; resolves once it is ready, or
+   * rejects with its one-line reason (a name that does not resolve, ...).
+   */
+  static async open(collectors: CollectorAddress[], topts: TransportOptions, eopts: ExporterOptions): Promise<ExportThread> {
+    const sab = newRingBuffer();
+    const { onError, ...transport } = topts;
+    const data: ExportWorkerData = { sab, collectors, transport, exporter: eopts };
+    const worker = startWorker(data);
+    // Lines logged while the worker opens the sockets (a collector unreachable now) go to the probe's log too.
+    const early: string[] = [];
+    let labels: string[];
+    try {
+      labels = await new Promise<string[]>((resolve, reject) => {
+        const onMessage = (m: ExportWorkerMessage): void => {
+          if ('log' in m) return void early.push(m.log);
+          done();
+          if ('ready' in m) resolve(m.ready);
+          else reject(new Error(m.error));
+        };
+        const onFail = (e: Error): void => {
+          done();
+          reject(e);
+        };
+        const onExit = (code: number): void => onFail(new Error(`the export thread ended during start-up (status ${code})`));
+        const done = (): void => {
+          worker.off('message', onMessage);
+          worker.off('error', onFail);
+          worker.off('exit', onExit);
+        };
+        worker.on('message', onMessage);
+        worker.on('error', onFail);
+        worker.on('exit', onExit);
+      });
+    } catch (e) {
+      await worker.terminate();
+      throw e;
+    }
+    const t = new ExportThread(worker, sab, labels, onError);
+    for (const line of early) {
+      t.transport.stats.lastError = line;
+      onError?.(line);
+    }
+    return t;
+  }
+
+  // ---- the probe's side of the ring ----
+
+  private record(rec: FlowRecord): void {
+    if (!this.reserve(MAX_RECORD_WORDS)) return;
+    this.dirty = true;
+    this.w = writeRecord(this.ring, this.w, rec);
+    if (++this.unpublished >= PUBLISH_EVERY) this.publish();
+  }
+
+  private clock(nowMs: number, bootMs: number): void {
+    const m = RING_MASK;
+    const r = this.ring;
+    let w = this.w;
+    if (w === this.clockEnd && w !== this.publishedAt) {
+      // Nothing since the previous clock, which the worker has not seen yet: replace it (the live job sets the
+      // clock on every batch).
+      w = (w - 5) >>> 0;
+    } else if (!this.reserve(5)) return;
+    else w = this.w;
+    r[w++ & m] = (OP_CLOCK << 24) | 5;
+    r[w++ & m] = nowMs;
+    r[w++ & m] = Math.floor(nowMs / TWO32);
+    r[w++ & m] = bootMs;
+    r[w++ & m] = Math.floor(bootMs / TWO32);
+    this.w = this.clockEnd = w >>> 0;
+  }
+
+  private op(op: number, arg = 0): void {
+    if (!this.reserve(2)) return;
+    this.ring[this.w & RING_MASK] = (op << 24) | 2;
+    this.ring[(this.w + 1) & RING_MASK] = arg;
+    this.w = (this.w + 2) >>> 0;
+  }
+
+  /** Tells the worker how far the ring is written, and wakes it. */
+  private publish(): void {
+    this.unpublished = 0;
+    this.publishedAt = this.w;
+    Atomics.store(this.ctrl, CTRL_WRITE, this.w | 0);
+    Atomics.notify(this.ctrl, CTRL_WRITE);
+  }
+
+  /**
+   * Waits (blocking this thread) until the ring has room for n words, which the worker frees as it reads; false
+   * when the worker is gone (what would have gone to it is dropped).
+   */
+  private reserve(n: number): boolean {
+    let last = -1;
+    let still = 0;
+    for (;;) {
+      if (this.dead) return false;
+      const read = Atomics.load(this.ctrl, CTRL_READ) >>> 0;
+      if (RING_WORDS - ((this.w - read) >>> 0) >= n) return true;
+      this.publish();
+      // The worker's exit event cannot arrive while this thread waits here, so a reader that stops for good is
+      // noticed by the time it stands still.
+      still = read === last ? still + 1 : 0;
+      last = read;
+      if (still >= STALL_WAITS) this.die(`the export thread stopped reading for ${(STALL_WAITS * WAIT_MS) / 1000} s`);
+      else Atomics.wait(this.ctrl, CTRL_READ, read | 0, WAIT_MS);
+    }
+  }
+
+  private pending(): number {
+    const unread = (this.w - (Atomics.load(this.ctrl, CTRL_READ) >>> 0)) >>> 0;
+    return this.counters[C_PENDING]! + (unread > 0 ? 1 : 0);
+  }
+
+  private async drained(): Promise<void> {
+    if (this.dead) return;
+    const seq = ++this.drainSeq;
+    this.op(OP_DRAIN, seq);
+    this.publish();
+    // Polled on a timer: a timer keeps this thread's event loop alive, waiting on shared memory does not.
+    while (!this.dead && Atomics.load(this.ctrl, CTRL_DRAINED) < seq) await new Promise((r) => setTimeout(r, 1));
+  }
+
+  private async close(): Promise<void> {
+    await this.drained();
+    if (!this.dead) {
+      this.op(OP_CLOSE);
+      this.publish();
+    }
+    await this.exited;
+    this.dead ??= 'closed';
+  }
+
+  private die(why: string): void {
+    if (this.dead) return;
+    this.dead = why;
+    this.onError?.(why);
+    void this.worker.terminate();
+  }
+}
+
+/**
+ * The worker runs export-worker.js next to this file when running the build; from the TypeScript sources (tsx,
+ * the tests) it registers tsx first, as bin/launch.js does for the main thread.
+ */
+function startWorker(workerData: ExportWorkerData): Worker {
+  const here = fileURLToPath(import.meta.url);
+  const ext = path.extname(here);
+  const entry = pathToFileURL(path.join(path.dirname(here), `export-worker${ext}`));
+  if (ext === '.js') return new Worker(entry, { workerData });
+  const require = createRequire(import.meta.url);
+  const pkg = require.resolve('tsx/package.json');
+  const api = (require(pkg) as { exports: Record<string, { import: { default: string } }> }).exports['./esm/api']!.import.default;
+  const apiUrl = pathToFileURL(path.join(path.dirname(pkg), api)).href;
+  const code = `import(${JSON.stringify(apiUrl)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
+  return new Worker(code, { eval: true, workerData });
+}
