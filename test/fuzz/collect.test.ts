@@ -4,13 +4,13 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { flowprobeExports, softflowdExports, type Export } from './lib/corpus.js';
+import { allExports, type Export } from './lib/corpus.js';
 import { suiteParams } from './lib/budget.js';
 import { collectProperty, newCollectStats } from './props/collect.js';
 
 let exports: Export[];
 beforeAll(async () => {
-  exports = [...(await softflowdExports()), ...(await flowprobeExports())];
+  exports = await allExports();
 }, 60_000);
 
 describe('fuzz: flowcapd sessions (src/collect) on real and mutated exports from many sources', () => {

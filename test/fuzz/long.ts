@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { builtFrames, flowprobeExports, realFrames, softflowdExports } from './lib/corpus.js';
+import { allExports, builtFrames, realFrames } from './lib/corpus.js';
 import { CRASH_DIR } from './lib/reader-batch.js';
 import { captureProperty, newCaptureStats } from './props/capture.js';
 import { collectProperty, newCollectStats } from './props/collect.js';
@@ -70,7 +70,7 @@ async function main(): Promise<number> {
   const started = Date.now();
   console.log(`flowprobe fuzz: ${minutes} min${only ? `, only ${only.join(', ')}` : ''}; loading seeds...`);
   const frames = [...realFrames(), ...builtFrames()];
-  const exports = [...(await softflowdExports()), ...(await flowprobeExports())];
+  const exports = await allExports();
   const jobDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowprobe-fuzz-job-'));
   console.log(`  ${frames.length} frames, ${exports.length} exports (${exports.reduce((n, e) => n + e.datagrams.length, 0)} datagrams)`);
 

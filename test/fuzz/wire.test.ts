@@ -4,13 +4,13 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { flowprobeExports, softflowdExports, type Export } from './lib/corpus.js';
+import { allExports, type Export } from './lib/corpus.js';
 import { suiteParams } from './lib/budget.js';
 import { Session, newWireStats, wireProperty, wireStreamProperty } from './props/wire.js';
 
 let exports: Export[];
 beforeAll(async () => {
-  exports = [...(await softflowdExports()), ...(await flowprobeExports())];
+  exports = await allExports();
 }, 60_000);
 
 describe('fuzz: NetFlow v5/v9/IPFIX datagrams through the wire decoders', () => {

@@ -218,3 +218,8 @@ export async function flowprobeExports(): Promise<Export[]> {
   }
   return out.filter((e) => e.datagrams.length > 0);
 }
+
+/** Every seed export: softflowd's and flowprobe's. */
+export async function allExports(): Promise<Export[]> {
+  return [...(await softflowdExports()), ...(await flowprobeExports())];
+}
