@@ -342,10 +342,11 @@ export class Session implements SetVisitor {
   private deliver(r: FlowRecord): void {
     const k = this.rate;
     if (k > 1) {
-      r.packets *= k;
-      r.octets *= k;
-      r.revPackets *= k;
-      r.revOctets *= k;
+      // A rate announced as "n of m" is fractional; counters are whole packets and bytes, in every output.
+      r.packets = Math.round(r.packets * k);
+      r.octets = Math.round(r.octets * k);
+      r.revPackets = Math.round(r.revPackets * k);
+      r.revOctets = Math.round(r.revOctets * k);
     }
     if (this.cfg.stampExporter) {
       r.exporter.set(this.exporter.words);
