@@ -260,9 +260,9 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** A number from a "Label: 123" line of a summary, or NaN. */
+/** A number from a "Label: 123" line of a summary (indented or not), or NaN. */
 export function field(text: string, label: string): number {
-  const m = new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:?\\s+(\\d+)`, 'm').exec(text);
+  const m = new RegExp(`^\\s*${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:?\\s+(\\d+)`, 'm').exec(text);
   return m ? Number(m[1]) : NaN;
 }
 

@@ -8,11 +8,14 @@ import { UdpTransport } from './transport.js';
 import { FlowRecord } from '../wire/record.js';
 import type { ExportWorkerData, ExportWorkerMessage } from './thread.js';
 import {
-  C_DATAGRAMS, C_FAILURES, C_PENDING, C_RECORDS, C_SENT, C_SKIPPED, CTRL_DRAINED, CTRL_READ, CTRL_WRITE, OP_CLOCK,
+  C_DATAGRAMS, C_FAILURES, C_PENDING, C_RECORDS, C_SENT, C_SKIPPED, CTRL_DRAINED, CTRL_READ, CTRL_WRITE,
+  OP_CLOCK,
   OP_CLOSE, OP_DRAIN, OP_FLUSH, OP_FLUSH_TEMPLATES, OP_RECORD, OP_TEMPLATES, RING_MASK, readRecord, ringViews, waitAsync,
 } from './ring.js';
 
 const TWO32 = 2 ** 32;
+/** How often the thread looks for work when not woken: what the probe's records wait at most before encoding. */
+const WORKER_POLL_MS = 5;
 const port = parentPort!;
 const post = (m: ExportWorkerMessage): void => port.postMessage(m);
 
@@ -103,7 +106,8 @@ async function main(data: ExportWorkerData): Promise<void> {
       return;
     }
     if (r !== w) continue;
-    const wait = waitAsync(ctrl, CTRL_WRITE, w | 0);
+    // The probe does not wake us for ordinary work (thread.ts, publish): look again in a moment.
+    const wait = waitAsync(ctrl, CTRL_WRITE, w | 0, WORKER_POLL_MS);
     if (wait.async) await wait.value;
   }
 }

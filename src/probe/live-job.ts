@@ -33,7 +33,6 @@ export async function startLiveJob(cfg: ProbeConfig, log: (line: string) => void
     promisc: cfg.promisc,
     bufferSize: cfg.bufferSize,
     filter: cfg.filter,
-    immediate: true,
   });
   let probe: Probe;
   let ctl: ControlServer | null = null;
