@@ -175,6 +175,9 @@ const EMPTY = -1;
 const DEFAULT_MAX_FLOWS = 8192;
 const DEFAULT_INITIAL = 1024;
 const MIN_INDEX = 16;
+/** Bits of an index entry for its distance from its home slot; a longer probe grows the index. */
+const DIB_BITS = 6;
+const MAX_DIB = (1 << DIB_BITS) - 1;
 
 export class FlowTable {
   readonly stats = new FlowStats();
@@ -221,11 +224,18 @@ export class FlowTable {
   private extTop = 0;
   private extHigh = 0;
 
-  /** Hash index: (flow + 1) | (hash & tagMask) per slot, 0 when empty; linear probing. */
+  /**
+   * Hash index, Robin Hood linear probing: per slot (flow + 1) | (distance from its home slot << dibShift) |
+   * (hash & tagMask), 0 when empty. Keeping the distance lets a deletion shift the run after it back without
+   * recomputing anyone's hash (reading their rows), and lets a lookup stop at the first entry closer to its home.
+   */
   private index: Uint32Array = new Uint32Array(0);
   private slotMask = 0;
   private indexLimit = 0;
+  /** The entry a failed place() was left holding. */
+  private homeless = 0;
   private readonly flowMask: number;
+  private readonly dibShift: number;
   private readonly tagMask: number;
   private readonly wheel: ExpiryWheel;
   /** Flows taken off the wheel by a scan or eviction. */
@@ -279,11 +289,13 @@ export class FlowTable {
     this.biflow = options.biflow ?? false;
     this.seed = (options.hashSeed ?? Math.random() * 0x100000000) | 0;
     this.maxCapacity = maxFlows + checkEvery;
-    // Index entries keep flow + 1 in the low bits and as many of the hash's high bits as are left.
+    // Index entries keep flow + 1 in the low bits, the probe distance above, and as many of the hash's high bits
+    // as are left.
     const flowBits = 32 - Math.clz32(this.maxCapacity + 1);
-    if (flowBits > 30) throw new RangeError(`maxflows ${maxFlows}: too large (at most ${2 ** 29} flows)`);
+    if (flowBits + DIB_BITS > 32) throw new RangeError(`maxflows ${maxFlows}: too large (at most ${2 ** 25} flows)`);
     this.flowMask = (1 << flowBits) - 1;
-    this.tagMask = ~this.flowMask;
+    this.dibShift = flowBits;
+    this.tagMask = flowBits + DIB_BITS === 32 ? 0 : ~((1 << (flowBits + DIB_BITS)) - 1);
     const preallocate = this.maxCapacity * (BYTES_PER_FLOW + (this.useVlan ? 4 : 0) + (this.useMac ? 12 : 0)) <= PREALLOCATE_BYTES;
     const initial = Math.min(
       Math.max(options.initialCapacity ?? (preallocate ? this.maxCapacity : DEFAULT_INITIAL), 1),
@@ -402,6 +414,8 @@ export class FlowTable {
       if (!this.wheel.isFiled(f)) return `slot ${i} holds flow ${f}, which is not on the expiry wheel`;
       const h = this.hashOfFlow(f);
       if (((e ^ h) & this.tagMask) !== 0) return `slot ${i}: stored hash bits differ from flow ${f}'s`;
+      const dib = (i - (h & mask)) & mask;
+      if (((e >>> this.dibShift) & MAX_DIB) !== dib) return `slot ${i}: stored distance differs from flow ${f}'s ${dib}`;
       for (let j = h & mask; j !== i; j = (j + 1) & mask) {
         if (index[j] === 0) return `flow ${f} at slot ${i} is cut off from its home slot by an empty slot`;
       }
@@ -610,6 +624,7 @@ export class FlowTable {
     const key = this.key;
     const mask = this.slotMask;
     const flowMask = this.flowMask;
+    const dibShift = this.dibShift;
     const tagMask = this.tagMask;
     const k0 = key[K_META]!;
     const k1 = key[K_PORTS]!;
@@ -617,10 +632,13 @@ export class FlowTable {
     const k3 = key[K_A1]!;
     const v6 = this.keyTail === 10;
     const tail = this.keyLen > this.keyTail;
-    for (let i = h & mask; ; i = (i + 1) & mask) {
+    for (let i = h & mask, d = 0; ; i = (i + 1) & mask, d++) {
       const e = index[i]!;
       if (e === 0) return EMPTY;
-      if (((e ^ h) & tagMask) !== 0) continue;
+      const ed = (e >>> dibShift) & MAX_DIB;
+      // Robin Hood: an entry nearer its home than we are to ours means ours is not here.
+      if (ed < d) return EMPTY;
+      if (ed !== d || ((e ^ h) & tagMask) !== 0) continue;
       const f = (e & flowMask) - 1;
       const b = f << ROW_SHIFT;
       if ((rows[b]! & META_KEY) !== k0 || rows[b + K_PORTS] !== k1) continue;
@@ -701,11 +719,8 @@ export class FlowTable {
     if (this.nextSeq > MAX_U32) this.renumber();
     this.seq[f] = this.nextSeq++;
 
-    const index = this.index;
-    const mask = this.slotMask;
-    let i = h & mask;
-    while (index[i] !== 0) i = (i + 1) & mask;
-    index[i] = (f + 1) | (h & this.tagMask);
+    // A probe too long for its bits (rare at load <= 3/4): twice the slots, with the entry left in hand.
+    if (!this.place((f + 1) | (h & this.tagMask), h)) this.setIndexSize(2 * (this.slotMask + 1), this.homeless);
 
     if (this.wheel.size === 0) this.wheel.rebase(sec);
     this.count++;
@@ -806,19 +821,47 @@ export class FlowTable {
     const index = this.index;
     const mask = this.slotMask;
     const flowMask = this.flowMask;
+    const dibShift = this.dibShift;
     const want = f + 1;
     let i = this.hashOfFlow(f) & mask;
     while ((index[i]! & flowMask) !== want) i = (i + 1) & mask;
-    for (let j = (i + 1) & mask; index[j] !== 0; j = (j + 1) & mask) {
-      const home = this.hashOfFlow((index[j]! & flowMask) - 1) & mask;
-      // The entry at j may fill the hole at i unless its home lies cyclically in (i, j].
-      const stays = i <= j ? i < home && home <= j : i < home || home <= j;
-      if (!stays) {
-        index[i] = index[j]!;
-        i = j;
-      }
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const e = index[j]!;
+      // The run ends at an empty slot or an entry in its home slot.
+      if (e === 0 || ((e >>> dibShift) & MAX_DIB) === 0) break;
+      index[i] = e - (1 << dibShift);
+      i = j;
     }
     index[i] = 0;
+  }
+
+  /**
+   * Places an entry (flow + 1 | tag bits) whose key hashes to h, Robin Hood style: it takes the slot of any entry
+   * nearer its own home, which moves on. False when a distance would not fit in its bits; the entry then in hand
+   * (the one given or one it displaced) is left for the caller to place after growing the index.
+   */
+  private place(entry: number, h: number): boolean {
+    const index = this.index;
+    const mask = this.slotMask;
+    const dibShift = this.dibShift;
+    const dibMask = MAX_DIB << dibShift;
+    let cur = entry;
+    let i = h & mask;
+    for (let d = 0; d <= MAX_DIB; d++, i = (i + 1) & mask) {
+      const e = index[i]!;
+      if (e === 0) {
+        index[i] = cur | (d << dibShift);
+        return true;
+      }
+      const ed = (e >>> dibShift) & MAX_DIB;
+      if (ed < d) {
+        index[i] = cur | (d << dibShift);
+        cur = e & ~dibMask;
+        d = ed;
+      }
+    }
+    this.homeless = cur;
+    return false;
   }
 
   /** Earliest and latest packet time over both halves, into span*. */
@@ -993,21 +1036,27 @@ export class FlowTable {
     this.capacity = cap;
   }
 
-  /** Rebuilds the hash index with `size` slots (a power of two), for up to 3/4 of it in flows. */
-  private setIndexSize(size: number): void {
+  /**
+   * Rebuilds the hash index with at least `size` slots (a power of two), for up to 3/4 of it in flows; `homeless`
+   * is an entry (flow + 1 | tag bits) in none of the old slots that must be placed too (see place()).
+   */
+  private setIndexSize(size: number, homeless = 0): void {
     const old = this.index;
     const flowMask = this.flowMask;
-    const index = new Uint32Array(size);
-    const mask = size - 1;
-    this.index = index;
-    this.slotMask = mask;
-    this.indexLimit = (size * 3) >>> 2;
-    for (let i = 0; i < old.length; i++) {
-      const e = old[i]!;
-      if (e === 0) continue;
-      let j = this.hashOfFlow((e & flowMask) - 1) & mask;
-      while (index[j] !== 0) j = (j + 1) & mask;
-      index[j] = e;
+    const dibMask = MAX_DIB << this.dibShift;
+    for (;;) {
+      this.index = new Uint32Array(size);
+      this.slotMask = size - 1;
+      this.indexLimit = (size * 3) >>> 2;
+      let ok = homeless === 0 || this.place(homeless, this.hashOfFlow((homeless & flowMask) - 1));
+      for (let i = 0; ok && i < old.length; i++) {
+        const e = old[i]!;
+        if (e === 0) continue;
+        const plain = e & ~dibMask;
+        ok = this.place(plain, this.hashOfFlow((plain & flowMask) - 1));
+      }
+      if (ok) return;
+      size *= 2;
     }
   }
 }

@@ -44,8 +44,10 @@ export class ExpiryWheel {
   private laterMin = Infinity;
   /** Number of filed flows. */
   size = 0;
-  /** Room to sort one list's seconds or sequence numbers in (grown on demand). */
-  private seqScratch = new Uint32Array(0);
+  /** Room for one list's flows, their seconds, and a copy to select in (grown on demand). */
+  private flows = new Int32Array(0);
+  private ats = new Uint32Array(0);
+  private work = new Uint32Array(0);
 
   /**
    * `store` is where the expiry seconds live (default: an array of the wheel's own, one word per flow). The
@@ -195,32 +197,54 @@ export class ExpiryWheel {
       while (this.heads[list] !== END) n = this.take(this.heads[list]! - 1, list, out, n);
       return n;
     }
-    if (this.seqScratch.length < m) this.seqScratch = new Uint32Array(Math.max(m, 2 * this.seqScratch.length));
-    const scratch = this.seqScratch;
+    // The list's flows and seconds into flat arrays; the rest works on them.
+    if (this.flows.length < m) {
+      const size = Math.max(m, 2 * this.flows.length);
+      this.flows = new Int32Array(size);
+      this.ats = new Uint32Array(size);
+      this.work = new Uint32Array(size);
+    }
+    const flows = this.flows;
+    const ats = this.ats;
+    const work = this.work;
+    let i = 0;
+    const cap = this.prev.length;
+    if (list >= SLOTS && 4 * m >= cap) {
+      // Most flows are in this list (long timeouts put them all in LATER): reading every flow in index order is
+      // several times faster than chasing the links to scattered rows. A flow's list follows from its second.
+      const prev = this.prev;
+      for (let f = 0; f < cap; f++) {
+        if (prev[f] === UNFILED) continue;
+        const t = this.at(f);
+        if (this.listOf(t) !== list) continue;
+        flows[i] = f;
+        ats[i++] = t;
+      }
+    } else {
+      for (let e = this.heads[list]!; e !== END; e = this.next[e - 1]!) {
+        flows[i] = e - 1;
+        ats[i++] = this.at(e - 1);
+      }
+    }
     let at: number;
     let need = k;
     if (list < SLOTS) {
       // A slot holds one second.
-      at = this.at(this.heads[list]! - 1);
+      at = ats[0]!;
     } else {
-      let i = 0;
-      for (let e = this.heads[list]!; e !== END; e = this.next[e - 1]!) scratch[i++] = this.at(e - 1);
-      at = select(scratch, m, k - 1);
+      work.set(ats.subarray(0, m));
+      at = select(work, m, k - 1);
       let below = 0;
-      for (let j = 0; j < m; j++) if (scratch[j]! < at) below++;
+      for (let j = 0; j < m; j++) if (ats[j]! < at) below++;
       need = k - below;
     }
     // Sequence numbers are unique, so the need-th smallest among the flows expiring at `at` is a threshold.
     let j = 0;
-    for (let e = this.heads[list]!; e !== END; e = this.next[e - 1]!) {
-      if (this.at(e - 1) === at) scratch[j++] = seq[e - 1]!;
-    }
-    const last = select(scratch, j, need - 1);
-    for (let e = this.heads[list]!; e !== END; ) {
-      const f = e - 1;
-      e = this.next[f]!;
-      const t = this.at(f);
-      if (t < at || (t === at && seq[f]! <= last)) n = this.take(f, list, out, n);
+    for (let x = 0; x < m; x++) if (ats[x] === at) work[j++] = seq[flows[x]!]!;
+    const last = select(work, j, need - 1);
+    for (let x = 0; x < m; x++) {
+      const t = ats[x]!;
+      if (t < at || (t === at && seq[flows[x]!]! <= last)) n = this.take(flows[x]!, list, out, n);
     }
     return n;
   }
