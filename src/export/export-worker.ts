@@ -2,7 +2,7 @@
  * The export thread (started by thread.ts): opens the transport, then reads records and commands from the ring
  * and runs them through a FlowExporter, keeping the counters the probe reads in shared memory.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import { FlowExporter } from './exporter.js';
 import { UdpTransport } from './transport.js';
 import { FlowRecord } from '../wire/record.js';
@@ -16,8 +16,8 @@ import {
 const TWO32 = 2 ** 32;
 /** How often the thread looks for work when not woken: what the probe's records wait at most before encoding. */
 const WORKER_POLL_MS = 5;
-const port = parentPort!;
-const post = (m: ExportWorkerMessage): void => port.postMessage(m);
+const data = workerData as ExportWorkerData;
+const post = (m: ExportWorkerMessage): void => data.port.postMessage(m);
 
 async function main(data: ExportWorkerData): Promise<void> {
   let transport: UdpTransport;
@@ -41,7 +41,6 @@ async function main(data: ExportWorkerData): Promise<void> {
     counters[C_FAILURES] = transport.stats.failures;
     counters[C_PENDING] = transport.pending;
   };
-  post({ ready: [...transport.collectors] });
   // Waiting on shared memory does not keep a thread's event loop alive: this does, until the probe says close.
   const alive = setInterval(() => undefined, 1 << 30);
 
@@ -85,13 +84,15 @@ async function main(data: ExportWorkerData): Promise<void> {
       r = (r + (h & 0xffffff)) >>> 0;
       // Room for the probe early in a long round (the end of a large file expires everything at once).
       if ((++n & 1023) === 0) {
+        count();
         Atomics.store(ctrl, CTRL_READ, r | 0);
         Atomics.notify(ctrl, CTRL_READ);
       }
     }
+    // Counted before saying how far: whoever sees the position sees counters that include it (thread.ts, sync).
+    count();
     Atomics.store(ctrl, CTRL_READ, r | 0);
     Atomics.notify(ctrl, CTRL_READ);
-    count();
     if (drain) {
       await transport.drained();
       count();
@@ -112,4 +113,4 @@ async function main(data: ExportWorkerData): Promise<void> {
   }
 }
 
-void main(workerData as ExportWorkerData);
+void main(data);

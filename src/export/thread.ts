@@ -9,12 +9,12 @@
  * Counters are the worker's, read from shared memory, so they trail by at most what is still in the ring; after
  * `drained()` or `close()` they are exact. Commands keep their order with the records around them.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Exporter, ExporterOptions, ExporterStats } from './exporter.js';
-import type { CollectorAddress, Transport, TransportOptions, TransportStats } from './transport.js';
+import { FlowExporter, type Exporter, type ExporterOptions, type ExporterStats } from './exporter.js';
+import { resolveCollector, type CollectorAddress, type ResolvedCollector, type Transport, type TransportOptions, type TransportStats } from './transport.js';
 import type { FlowRecord } from '../wire/record.js';
 import {
   C_DATAGRAMS, C_FAILURES, C_PENDING, C_RECORDS, C_SENT, C_SKIPPED, CTRL_DRAINED, CTRL_READ, CTRL_WRITE,
@@ -27,6 +27,8 @@ const PUBLISH_EVERY = 256;
 /** A writer waiting for room checks this often, and gives up on a reader that has not moved for STALL_WAITS. */
 const WAIT_MS = 100;
 const STALL_WAITS = 300;
+/** The longest a counter read waits for the worker to catch up. */
+const SYNC_MS = 1000;
 const TWO32 = 2 ** 32;
 
 /**
@@ -39,13 +41,15 @@ export const THREAD_BY_DEFAULT = path.extname(fileURLToPath(import.meta.url)) ==
 /** What the worker is started with. */
 export interface ExportWorkerData {
   sab: SharedArrayBuffer;
+  /** Where the worker posts ExportWorkerMessages. */
+  port: MessagePort;
   collectors: CollectorAddress[];
   transport: Omit<TransportOptions, 'onError'>;
   exporter: ExporterOptions;
 }
 
-/** What the worker posts: set-up done (or failed), and the transport's error lines. */
-export type ExportWorkerMessage = { ready: string[] } | { error: string } | { log: string };
+/** What the worker posts: a set-up that failed, and the transport's error lines. */
+export type ExportWorkerMessage = { error: string } | { log: string };
 
 export class ExportThread {
   readonly exporter: Exporter;
@@ -67,8 +71,11 @@ export class ExportThread {
   private gone = false;
   private readonly exited: Promise<void>;
 
+  private readonly onMessage: (m: ExportWorkerMessage) => void;
+
   private constructor(
     private readonly worker: Worker,
+    private readonly port: MessagePort,
     sab: SharedArrayBuffer,
     collectors: string[],
     private readonly onError: ((message: string) => void) | undefined,
@@ -85,32 +92,39 @@ export class ExportThread {
     );
     const self = this;
     const c = this.counters;
+    // Reading a counter first lets the worker catch up with the ring, so the control socket's statistics and the
+    // summary count everything handed over before they were asked for, as the in-thread exporter's do.
     const transportStats: TransportStats = {
       get datagrams() {
-        return c[C_SENT]!;
+        return self.sync(), c[C_SENT]!;
       },
       get failures() {
-        return c[C_FAILURES]!;
+        return self.sync(), c[C_FAILURES]!;
       },
       lastError: '',
     };
     const exporterStats: ExporterStats = {
       get records() {
-        return c[C_RECORDS]!;
+        return self.sync(), c[C_RECORDS]!;
       },
       get datagrams() {
-        return c[C_DATAGRAMS]!;
+        return self.sync(), c[C_DATAGRAMS]!;
       },
       get skippedNotIpv4() {
-        return c[C_SKIPPED]!;
+        return self.sync(), c[C_SKIPPED]!;
       },
     };
-    worker.on('message', (m: ExportWorkerMessage) => {
+    this.onMessage = (m: ExportWorkerMessage): void => {
       if ('log' in m) {
         transportStats.lastError = m.log;
         this.onError?.(m.log);
+      } else {
+        this.die(`export thread failed: ${m.error}`);
       }
-    });
+    };
+    // Its own port, so sync() can take what the worker posted before it caught up, without the event loop.
+    port.on('message', this.onMessage);
+    port.unref();
     worker.on('error', (e) => this.die(`export thread failed: ${e.message}`));
     this.exporter = {
       stats: exporterStats,
@@ -144,49 +158,25 @@ export class ExportThread {
   }
 
   /**
-   * Starts the worker, which resolves the collectors and opens the sockets; resolves once it is ready, or
-   * rejects with its one-line reason (a name that does not resolve, ...).
+   * Checks the settings here (names resolve, the exporter accepts its options: each failure is the one line the
+   * in-thread exporter would give) and starts the worker without waiting for it: records wait in the ring while it
+   * loads, so its start-up (some 70 ms) overlaps the probe's first packets.
    */
   static async open(collectors: CollectorAddress[], topts: TransportOptions, eopts: ExporterOptions): Promise<ExportThread> {
+    const resolved: ResolvedCollector[] = [];
+    for (const c of collectors) resolved.push(await resolveCollector(c));
+    new FlowExporter({ send: () => undefined }, eopts);
     const sab = newRingBuffer();
     const { onError, ...transport } = topts;
-    const data: ExportWorkerData = { sab, collectors, transport, exporter: eopts };
-    const worker = startWorker(data);
-    // Lines logged while the worker opens the sockets (a collector unreachable now) go to the probe's log too.
-    const early: string[] = [];
-    let labels: string[];
-    try {
-      labels = await new Promise<string[]>((resolve, reject) => {
-        const onMessage = (m: ExportWorkerMessage): void => {
-          if ('log' in m) return void early.push(m.log);
-          done();
-          if ('ready' in m) resolve(m.ready);
-          else reject(new Error(m.error));
-        };
-        const onFail = (e: Error): void => {
-          done();
-          reject(e);
-        };
-        const onExit = (code: number): void => onFail(new Error(`the export thread ended during start-up (status ${code})`));
-        const done = (): void => {
-          worker.off('message', onMessage);
-          worker.off('error', onFail);
-          worker.off('exit', onExit);
-        };
-        worker.on('message', onMessage);
-        worker.on('error', onFail);
-        worker.on('exit', onExit);
-      });
-    } catch (e) {
-      await worker.terminate();
-      throw e;
-    }
-    const t = new ExportThread(worker, sab, labels, onError);
-    for (const line of early) {
-      t.transport.stats.lastError = line;
-      onError?.(line);
-    }
-    return t;
+    const { port1, port2 } = new MessageChannel();
+    const data: ExportWorkerData = {
+      sab,
+      port: port2,
+      collectors: resolved.map(({ host, port }) => ({ host, port })),
+      transport,
+      exporter: eopts,
+    };
+    return new ExportThread(startWorker(data), port1, sab, resolved.map((r) => r.label), onError);
   }
 
   // ---- the probe's side of the ring ----
@@ -256,6 +246,24 @@ export class ExportThread {
     }
   }
 
+  /**
+   * Waits (blocking, at most SYNC_MS) until the worker has read everything written, which it counts before it
+   * says so. Cheap when it has: the control socket asks a few counters at a time, seldom.
+   */
+  private sync(): void {
+    if (this.dead) return;
+    const deadline = Date.now() + SYNC_MS;
+    let read = Atomics.load(this.ctrl, CTRL_READ) >>> 0;
+    if (read === this.w) return;
+    this.publish(true);
+    while (read !== this.w && Date.now() < deadline && !this.dead) {
+      Atomics.wait(this.ctrl, CTRL_READ, read | 0, 10);
+      read = Atomics.load(this.ctrl, CTRL_READ) >>> 0;
+    }
+    // Error lines it posted on the way (an export that failed) belong before whatever asked for the counters.
+    for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) this.onMessage(m.message as ExportWorkerMessage);
+  }
+
   private pending(): number {
     const unread = (this.w - (Atomics.load(this.ctrl, CTRL_READ) >>> 0)) >>> 0;
     return this.counters[C_PENDING]! + (unread > 0 ? 1 : 0);
@@ -296,11 +304,12 @@ function startWorker(workerData: ExportWorkerData): Worker {
   const here = fileURLToPath(import.meta.url);
   const ext = path.extname(here);
   const entry = pathToFileURL(path.join(path.dirname(here), `export-worker${ext}`));
-  if (ext === '.js') return new Worker(entry, { workerData });
+  const transferList = [workerData.port];
+  if (ext === '.js') return new Worker(entry, { workerData, transferList });
   const require = createRequire(import.meta.url);
   const pkg = require.resolve('tsx/package.json');
   const api = (require(pkg) as { exports: Record<string, { import: { default: string } }> }).exports['./esm/api']!.import.default;
   const apiUrl = pathToFileURL(path.join(path.dirname(pkg), api)).href;
   const code = `import(${JSON.stringify(apiUrl)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(code, { eval: true, workerData });
+  return new Worker(code, { eval: true, workerData, transferList });
 }

@@ -74,6 +74,27 @@ export interface TransportOptions {
 
 export const DEFAULT_EXPORT_RATE = 20000;
 
+export interface ResolvedCollector extends CollectorAddress {
+  /** "addr:port", "[v6addr]:port": how logs and summaries name it. */
+  label: string;
+}
+
+/** The collector with its name resolved to an address (host is then numeric); throws one line if it does not. */
+export async function resolveCollector(c: CollectorAddress): Promise<ResolvedCollector> {
+  let addr = c.host;
+  let family = net.isIP(addr);
+  if (!family) {
+    try {
+      const r = await dns.lookup(c.host);
+      addr = r.address;
+      family = r.family;
+    } catch (e) {
+      throw new Error(`cannot resolve collector "${c.host}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  return { host: addr, port: c.port, label: family === 6 ? `[${addr}]:${c.port}` : `${addr}:${c.port}` };
+}
+
 /** What the probe asks of a transport: UdpTransport, or the export thread's stand-in for it (thread.ts). */
 export interface Transport {
   readonly collectors: readonly string[];
@@ -107,19 +128,14 @@ export class UdpTransport implements Transport {
   static async open(collectors: CollectorAddress[], opts: TransportOptions = {}): Promise<UdpTransport> {
     const t = new UdpTransport(opts);
     for (const c of collectors) {
-      let addr = c.host;
-      let family = net.isIP(addr);
-      if (!family) {
-        try {
-          const r = await dns.lookup(c.host);
-          addr = r.address;
-          family = r.family;
-        } catch (e) {
-          await t.close();
-          throw new Error(`cannot resolve collector "${c.host}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-        }
+      let resolved: ResolvedCollector;
+      try {
+        resolved = await resolveCollector(c);
+      } catch (e) {
+        await t.close();
+        throw e;
       }
-      const label = family === 6 ? `[${addr}]:${c.port}` : `${addr}:${c.port}`;
+      const { host: addr, label } = resolved;
       let sock: UdpSocket;
       try {
         sock = addon.udpOpen(addr, c.port, opts.hopLimit ?? -1);
