@@ -1,14 +1,10 @@
 /** flowprobe: the probe's command line, following softflowd's letters so a softflowd user can swap it in. */
 import { CommanderError } from 'commander';
-import { listInterfaces, formatInterfaceList } from '../capture/interfaces.js';
-import { printPackets } from '../probe/print-packets.js';
 import { buildConfig, type ProbeConfig } from '../probe/config.js';
-import { startLiveJob } from '../probe/live-job.js';
-import { daemonize, isDaemonChild, reportToParent } from './daemon.js';
 import { probeProgram, type ProbeOptions } from '../probe/options.js';
-import { runFileJob } from '../probe/file-job.js';
-import { fileSummary } from '../probe/summary.js';
 import { fail, exitQuietlyOnClosedStdout } from './common.js';
+
+// Each job loads only its own modules (start-up is part of a short job's time: bench/replay.ts).
 
 function log(line: string): void {
   process.stderr.write(`flowprobe: ${line}\n`);
@@ -26,12 +22,14 @@ async function main(): Promise<void> {
   const o = program.opts<ProbeOptions>();
 
   if (o.listInterfaces) {
+    const { listInterfaces, formatInterfaceList } = await import('../capture/interfaces.js');
     process.stdout.write(formatInterfaceList(listInterfaces()));
     return;
   }
   if (o.printPackets) {
     if (!o.read.length) fail('--print-packets needs -r FILE');
     if (o.interface) fail('--print-packets reads files (-r), not a live interface');
+    const { printPackets } = await import('../probe/print-packets.js');
     printPackets(o.read, program.args.length ? program.args.join(' ') : undefined, process.stdout);
     return;
   }
@@ -42,6 +40,8 @@ async function main(): Promise<void> {
     fail((e as Error).message);
   }
   if (cfg.files.length) {
+    const { runFileJob } = await import('../probe/file-job.js');
+    const { fileSummary } = await import('../probe/summary.js');
     const r = await runFileJob(cfg, log);
     // As softflowd -r, the summary goes to stdout after an export; printed flows own stdout, so then it goes to
     // a terminal's stderr only. An error stays one line on stderr.
@@ -56,6 +56,8 @@ async function main(): Promise<void> {
 }
 
 async function runLive(cfg: ProbeConfig): Promise<void> {
+  const { daemonize, isDaemonChild, reportToParent } = await import('./daemon.js');
+  const { startLiveJob } = await import('../probe/live-job.js');
   if (!cfg.foreground && !isDaemonChild()) {
     try {
       await daemonize();

@@ -5,7 +5,7 @@
 import { openFile } from '../capture/file.js';
 import { PacketView } from '../decode/packet.js';
 import { BOOT_LEAD_MS } from '../export/exporter.js';
-import { startControlServer, type ControlServer } from '../control/server.js';
+import type { ControlServer } from '../control/server.js';
 import { pumpBatch, type PacketConsumer } from './pump.js';
 import { Probe } from './probe.js';
 import type { ProbeConfig } from './config.js';
@@ -45,6 +45,7 @@ export async function runFileJob(cfg: ProbeConfig, log: (line: string) => void):
       },
       captureCounters: () => null,
     };
+    const { startControlServer } = await import('../control/server.js');
     ctl = await startControlServer({ path: cfg.ctlSock, handler: probe, log });
   }
 

@@ -12,8 +12,8 @@ import { formatAddr } from '../decode/address.js';
 import type { ControlHandler, FlowDump, StatsSnapshot, CaptureCounters } from '../control/handler.js';
 import type { Timeouts } from '../flow/expiry.js';
 import type { PacketConsumer } from './pump.js';
-import { FlowPrinter } from './print-flows.js';
-import { FlowFileWriter } from '../store/writer.js';
+import type { FlowPrinter } from './print-flows.js';
+import type { FlowFileWriter } from '../store/writer.js';
 import type { ProbeConfig } from './config.js';
 
 /** What the probe asks of its packet source through the control socket. */
@@ -46,12 +46,14 @@ export class Probe implements ControlHandler, PacketConsumer {
     readonly cfg: ProbeConfig,
     readonly transport: Transport | null,
     exporter: Exporter | null,
+    /** The flow printer's and the file writer's classes, loaded by create() only when the run needs them. */
+    classes: { Printer?: typeof FlowPrinter; Writer?: typeof FlowFileWriter },
     private readonly log: (line: string) => void,
   ) {
     this.debugLevel = cfg.debug ? 1 : 0;
     const sinks: FlowSink[] = [];
     this.writer = cfg.writeDir
-      ? new FlowFileWriter({ dir: cfg.writeDir, interval: cfg.rotateSeconds, now: () => this.nowMs, log })
+      ? new classes.Writer!({ dir: cfg.writeDir, interval: cfg.rotateSeconds, now: () => this.nowMs, log })
       : null;
     if (exporter) {
       this.exporter = exporter;
@@ -60,7 +62,7 @@ export class Probe implements ControlHandler, PacketConsumer {
     } else {
       this.exporter = null;
       // Without a collector the flows are printed, unless they go to files.
-      this.printer = this.writer ? null : new FlowPrinter(cfg.format, process.stdout);
+      this.printer = this.writer ? null : new classes.Printer!(cfg.format, process.stdout);
       if (this.printer) sinks.push(this.printer);
     }
     if (this.writer) sinks.push(this.writer);
@@ -122,7 +124,11 @@ export class Probe implements ControlHandler, PacketConsumer {
         exporter = t.exporter;
       }
     }
-    return new Probe(cfg, transport, exporter, log);
+    const classes = {
+      Printer: !exporter && !cfg.writeDir ? (await import('./print-flows.js')).FlowPrinter : undefined,
+      Writer: cfg.writeDir ? (await import('../store/writer.js')).FlowFileWriter : undefined,
+    };
+    return new Probe(cfg, transport, exporter, classes, log);
   }
 
   /** Sets the export clock (ms): now, and the boot time sysUpTime counts from. */
