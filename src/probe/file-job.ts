@@ -2,6 +2,7 @@
  * The pcap job: read capture files in order as one capture, make flows on the capture's own clock, expire
  * everything at the end, export (or print) them, and report.
  */
+import fs from 'node:fs';
 import { openFile } from '../capture/file.js';
 import { PacketView } from '../decode/packet.js';
 import { BOOT_LEAD_MS } from '../export/exporter.js';
@@ -22,7 +23,7 @@ export interface FileJobResult {
 }
 
 export async function runFileJob(cfg: ProbeConfig, log: (line: string) => void): Promise<FileJobResult> {
-  const probe = await Probe.create(cfg, log);
+  const probe = await Probe.create(cfg, log, worthAThread(cfg.files));
   if (probe.transport) {
     for (const c of probe.transport.collectors) log(`exporting flows from ${cfg.files.join(', ')} to ${c} (NetFlow v${cfg.version})`);
   }
@@ -111,6 +112,23 @@ export async function runFileJob(cfg: ProbeConfig, log: (line: string) => void):
     await ctl?.close();
   }
   return { packets, probe, error };
+}
+
+/** Input this large (or of unknown size) repays the export thread's start (some 70 ms; bench/replay.ts). */
+const THREAD_BYTES = 64 << 20;
+
+function worthAThread(files: string[]): boolean {
+  let bytes = 0;
+  for (const f of files) {
+    if (f === '-') return true;
+    try {
+      const st = fs.statSync(f);
+      bytes += st.isFile() ? st.size : THREAD_BYTES;
+    } catch {
+      // Missing: the job will say so.
+    }
+  }
+  return bytes >= THREAD_BYTES;
 }
 
 function withFile(file: string, msg: string): string {

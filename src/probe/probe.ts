@@ -96,9 +96,10 @@ export class Probe implements ControlHandler, PacketConsumer {
 
   /**
    * Opens the export: when running the build, on a thread of its own (export/thread.ts), so encoding and
-   * sending run beside the flow table. FLOWPROBE_EXPORT_THREAD=1 or 0 chooses either way.
+   * sending run beside the flow table, unless `exportThread` says the job is too short to repay the thread's
+   * start. FLOWPROBE_EXPORT_THREAD=1 or 0 chooses either way.
    */
-  static async create(cfg: ProbeConfig, log: (line: string) => void): Promise<Probe> {
+  static async create(cfg: ProbeConfig, log: (line: string) => void, exportThread = true): Promise<Probe> {
     let transport: Transport | null = null;
     let exporter: Exporter | null = null;
     if (cfg.collectors.length) {
@@ -114,7 +115,7 @@ export class Probe implements ControlHandler, PacketConsumer {
         meteringProcessId: process.pid,
       };
       const env = process.env.FLOWPROBE_EXPORT_THREAD;
-      if (env === '0' || (env !== '1' && !THREAD_BY_DEFAULT)) {
+      if (env === '0' || (env !== '1' && !(THREAD_BY_DEFAULT && exportThread))) {
         const t = await UdpTransport.open(cfg.collectors, topts);
         transport = t;
         exporter = new FlowExporter(t, eopts);

@@ -182,3 +182,35 @@ describe('the ring\'s record messages', () => {
     }
   });
 });
+
+describe('the pcap job with its export thread', () => {
+  it.each(['ipfixprobe-mixed.pcap', 'pcapplusplus-MplsPackets.pcap', 'zeek-http-vlan-0.pcap'])(
+    '%s: the same datagrams as with the export on the probe thread',
+    { timeout: 30_000 },
+    async (name) => {
+      const { parseProbeArgs } = await import('../../src/probe/options.js');
+      const { runFileJob } = await import('../../src/probe/file-job.js');
+      const file = new URL(`../../pcaps/${name}`, import.meta.url).pathname;
+      const run = async (thread: '0' | '1'): Promise<Buffer[]> => {
+        const l = await listen();
+        const saved = process.env.FLOWPROBE_EXPORT_THREAD;
+        process.env.FLOWPROBE_EXPORT_THREAD = thread;
+        try {
+          const cfg = parseProbeArgs(['-r', file, '-n', `127.0.0.1:${l.port}`, '-v', '10', '-T', 'ether', '-x', '3', '--no-progress', '--export-rate', '0']);
+          const r = await runFileJob(cfg, () => undefined);
+          expect(r.error).toBeNull();
+          await until(() => l.got.length === r.probe.exporter!.stats.datagrams);
+          return l.got;
+        } finally {
+          if (saved === undefined) delete process.env.FLOWPROBE_EXPORT_THREAD;
+          else process.env.FLOWPROBE_EXPORT_THREAD = saved;
+          l.sock.close();
+        }
+      };
+      const inline = await run('0');
+      const threaded = await run('1');
+      expect(inline.length).toBeGreaterThan(0);
+      expect(threaded.map((d) => d.toString('hex'))).toEqual(inline.map((d) => d.toString('hex')));
+    },
+  );
+});
