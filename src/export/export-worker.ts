@@ -7,10 +7,11 @@ import { FlowExporter } from './exporter.js';
 import { UdpTransport } from './transport.js';
 import { FlowRecord } from '../wire/record.js';
 import type { ExportWorkerData, ExportWorkerMessage } from './thread.js';
+import { waitAsync } from '../thread/start.js';
 import {
   C_DATAGRAMS, C_FAILURES, C_PENDING, C_RECORDS, C_SENT, C_SKIPPED, CTRL_DRAINED, CTRL_READ, CTRL_WRITE,
   OP_CLOCK,
-  OP_CLOSE, OP_DRAIN, OP_FLUSH, OP_FLUSH_TEMPLATES, OP_RECORD, OP_TEMPLATES, RING_MASK, readRecord, ringViews, waitAsync,
+  OP_CLOSE, OP_DRAIN, OP_FLUSH, OP_FLUSH_TEMPLATES, OP_RECORD, OP_TEMPLATES, RING_MASK, readRecord, ringViews,
 } from './ring.js';
 
 const TWO32 = 2 ** 32;

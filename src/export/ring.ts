@@ -42,13 +42,6 @@ export interface RingViews {
   ring: Uint32Array;
 }
 
-/** Atomics.waitAsync (ES2024): Node 20 has it, the TypeScript library this project targets does not list it. */
-export const waitAsync = (
-  Atomics as unknown as {
-    waitAsync(a: Int32Array, index: number, value: number, timeoutMs?: number): { async: boolean; value: Promise<string> | string };
-  }
-).waitAsync;
-
 export function newRingBuffer(): SharedArrayBuffer {
   return new SharedArrayBuffer(CTRL_WORDS * 4 + COUNTERS * 8 + RING_WORDS * 4);
 }

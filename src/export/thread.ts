@@ -9,10 +9,8 @@
  * Counters are the worker's, read from shared memory, so they trail by at most what is still in the ring; after
  * `drained()` or `close()` they are exact. Commands keep their order with the records around them.
  */
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
+import { startWorker } from '../thread/start.js';
 import { FlowExporter, type Exporter, type ExporterOptions, type ExporterStats } from './exporter.js';
 import { resolveCollector, type CollectorAddress, type ResolvedCollector, type Transport, type TransportOptions, type TransportStats } from './transport.js';
 import type { FlowRecord } from '../wire/record.js';
@@ -30,13 +28,6 @@ const STALL_WAITS = 300;
 /** The longest a counter read waits for the worker to catch up. */
 const SYNC_MS = 1000;
 const TWO32 = 2 ** 32;
-
-/**
- * Whether the probe exports on a thread unless told otherwise: yes when running the build. From the TypeScript
- * sources the thread must compile its own copy of the exporter first (about 0.3 s through tsx), which the
- * test suite would pay hundreds of times.
- */
-export const THREAD_BY_DEFAULT = path.extname(fileURLToPath(import.meta.url)) === '.js';
 
 /** What the worker is started with. */
 export interface ExportWorkerData {
@@ -176,7 +167,8 @@ export class ExportThread {
       transport,
       exporter: eopts,
     };
-    return new ExportThread(startWorker(data), port1, sab, resolved.map((r) => r.label), onError);
+    const worker = startWorker('export/export-worker', data, [port2]);
+    return new ExportThread(worker, port1, sab, resolved.map((r) => r.label), onError);
   }
 
   // ---- the probe's side of the ring ----
@@ -294,22 +286,4 @@ export class ExportThread {
     this.onError?.(why);
     void this.worker.terminate();
   }
-}
-
-/**
- * The worker runs export-worker.js next to this file when running the build; from the TypeScript sources (tsx,
- * the tests) it registers tsx first, as bin/launch.js does for the main thread.
- */
-function startWorker(workerData: ExportWorkerData): Worker {
-  const here = fileURLToPath(import.meta.url);
-  const ext = path.extname(here);
-  const entry = pathToFileURL(path.join(path.dirname(here), `export-worker${ext}`));
-  const transferList = [workerData.port];
-  if (ext === '.js') return new Worker(entry, { workerData, transferList });
-  const require = createRequire(import.meta.url);
-  const pkg = require.resolve('tsx/package.json');
-  const api = (require(pkg) as { exports: Record<string, { import: { default: string } }> }).exports['./esm/api']!.import.default;
-  const apiUrl = pathToFileURL(path.join(path.dirname(pkg), api)).href;
-  const code = `import(${JSON.stringify(apiUrl)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(code, { eval: true, workerData, transferList });
 }

@@ -5,7 +5,8 @@
 import { FlowTable } from '../flow/table.js';
 import { FlowExporter, type Exporter, type ExporterOptions } from '../export/exporter.js';
 import { UdpTransport, type Transport } from '../export/transport.js';
-import { ExportThread, THREAD_BY_DEFAULT } from '../export/thread.js';
+import { ExportThread } from '../export/thread.js';
+import { THREAD_BY_DEFAULT } from '../thread/start.js';
 import type { FlowRecord, FlowSink } from '../wire/record.js';
 import type { PacketView } from '../decode/packet.js';
 import { formatAddr } from '../decode/address.js';
