@@ -145,11 +145,16 @@ export class ExpiryWheel {
    */
   collectSoonest(k: number, seq: Uint32Array, out: Int32Array, n: number): number {
     const start = n;
-    n = this.takeSoonestOf(IMMEDIATE, k, seq, out, n);
+    const counts = this.counts;
+    // Empty lists are skipped here: with long timeouts all 4096 slots are empty at every maxflows check.
+    if (counts[IMMEDIATE]! > 0) n = this.takeSoonestOf(IMMEDIATE, k, seq, out, n);
     for (let i = 0; i < SLOTS && n - start < k && this.size > 0; i++) {
-      n = this.takeSoonestOf((this.base + i) & MASK, k - (n - start), seq, out, n);
+      const list = (this.base + i) & MASK;
+      if (counts[list] === 0) continue;
+      n = this.takeSoonestOf(list, k - (n - start), seq, out, n);
     }
-    return this.takeSoonestOf(LATER, k - (n - start), seq, out, n);
+    if (n - start < k && counts[LATER]! > 0) n = this.takeSoonestOf(LATER, k - (n - start), seq, out, n);
+    return n;
   }
 
   /** Writes every filed flow to `out` in (expiresAt, seq) order and returns how many. */
@@ -189,59 +194,93 @@ export class ExpiryWheel {
    * of those expiring at T the ones created first. Both thresholds are selections over plain numbers, linear in
    * the list's length (under maxflows pressure with long timeouts every flow is in LATER, thousands per check,
    * and sorting them with a comparator was a third of the time per packet).
+   *
+   * Each loop is a method of its own. V8 compiles a long first loop on the fly (OSR) before the loops after it
+   * have run; that code then bailed out at the next loop on every call, 360 times in a 3M-packet replay, each
+   * time finishing the work in the interpreter.
    */
   private takeSoonestOf(list: number, k: number, seq: Uint32Array, out: Int32Array, n: number): number {
     const m = this.counts[list]!;
     if (k <= 0 || m === 0) return n;
-    if (m <= k) {
-      while (this.heads[list] !== END) n = this.take(this.heads[list]! - 1, list, out, n);
-      return n;
-    }
-    // The list's flows and seconds into flat arrays; the rest works on them.
+    if (m <= k) return this.takeAll(list, out, n);
     if (this.flows.length < m) {
       const size = Math.max(m, 2 * this.flows.length);
       this.flows = new Int32Array(size);
       this.ats = new Uint32Array(size);
       this.work = new Uint32Array(size);
     }
-    const flows = this.flows;
-    const ats = this.ats;
-    const work = this.work;
-    let i = 0;
-    const cap = this.prev.length;
-    if (list >= SLOTS && 4 * m >= cap) {
-      // Most flows are in this list (long timeouts put them all in LATER): reading every flow in index order is
-      // several times faster than chasing the links to scattered rows. A flow's list follows from its second.
-      const prev = this.prev;
-      for (let f = 0; f < cap; f++) {
-        if (prev[f] === UNFILED) continue;
-        const t = this.at(f);
-        if (this.listOf(t) !== list) continue;
-        flows[i] = f;
-        ats[i++] = t;
-      }
-    } else {
-      for (let e = this.heads[list]!; e !== END; e = this.next[e - 1]!) {
-        flows[i] = e - 1;
-        ats[i++] = this.at(e - 1);
-      }
-    }
+    // Most flows in this list (long timeouts put them all in LATER): reading every flow in index order is several
+    // times faster than chasing the links to scattered rows.
+    if (list >= SLOTS && 4 * m >= this.prev.length) this.gatherByIndex(list);
+    else this.gatherByLink(list);
     let at: number;
     let need = k;
     if (list < SLOTS) {
       // A slot holds one second.
-      at = ats[0]!;
+      at = this.ats[0]!;
     } else {
-      work.set(ats.subarray(0, m));
-      at = select(work, m, k - 1);
-      let below = 0;
-      for (let j = 0; j < m; j++) if (ats[j]! < at) below++;
-      need = k - below;
+      this.work.set(this.ats.subarray(0, m));
+      at = select(this.work, m, k - 1);
+      need = k - this.countBefore(m, at);
     }
     // Sequence numbers are unique, so the need-th smallest among the flows expiring at `at` is a threshold.
+    const j = this.seqsAt(m, at, seq);
+    const last = select(this.work, j, need - 1);
+    return this.takeUpTo(list, m, at, last, seq, out, n);
+  }
+
+  private takeAll(list: number, out: Int32Array, n: number): number {
+    while (this.heads[list] !== END) n = this.take(this.heads[list]! - 1, list, out, n);
+    return n;
+  }
+
+  /** The list's flows and their seconds into flows/ats, reading every flow in index order. */
+  private gatherByIndex(list: number): void {
+    const prev = this.prev;
+    const flows = this.flows;
+    const ats = this.ats;
+    let i = 0;
+    for (let f = 0; f < prev.length; f++) {
+      if (prev[f] === UNFILED) continue;
+      const t = this.at(f);
+      if (this.listOf(t) !== list) continue;
+      flows[i] = f;
+      ats[i++] = t;
+    }
+  }
+
+  /** The same, following the list's links. */
+  private gatherByLink(list: number): void {
+    const flows = this.flows;
+    const ats = this.ats;
+    let i = 0;
+    for (let e = this.heads[list]!; e !== END; e = this.next[e - 1]!) {
+      flows[i] = e - 1;
+      ats[i++] = this.at(e - 1);
+    }
+  }
+
+  private countBefore(m: number, at: number): number {
+    const ats = this.ats;
+    let below = 0;
+    for (let j = 0; j < m; j++) if (ats[j]! < at) below++;
+    return below;
+  }
+
+  /** The sequence numbers of the gathered flows expiring at `at`, into work; returns how many. */
+  private seqsAt(m: number, at: number, seq: Uint32Array): number {
+    const ats = this.ats;
+    const flows = this.flows;
+    const work = this.work;
     let j = 0;
     for (let x = 0; x < m; x++) if (ats[x] === at) work[j++] = seq[flows[x]!]!;
-    const last = select(work, j, need - 1);
+    return j;
+  }
+
+  /** Takes the gathered flows expiring before `at`, and those at `at` created no later than `last`. */
+  private takeUpTo(list: number, m: number, at: number, last: number, seq: Uint32Array, out: Int32Array, n: number): number {
+    const ats = this.ats;
+    const flows = this.flows;
     for (let x = 0; x < m; x++) {
       const t = ats[x]!;
       if (t < at || (t === at && seq[flows[x]!]! <= last)) n = this.take(flows[x]!, list, out, n);
