@@ -45,11 +45,13 @@ async function main(data: ExportWorkerData): Promise<void> {
   // Waiting on shared memory does not keep a thread's event loop alive: this does, until the probe says close.
   const alive = setInterval(() => undefined, 1 << 30);
 
+  // One round: the messages up to w, until a drain or close asks for a pause. A function of its own with the one
+  // loop, so V8 compiles it whole rather than on the fly inside this async one.
   let r = 0;
-  for (let n = 0; ; ) {
-    const w = Atomics.load(ctrl, CTRL_WRITE) >>> 0;
-    let drain = 0;
-    let close = false;
+  let n = 0;
+  let drain = 0;
+  let close = false;
+  const round = (w: number): void => {
     while (r !== w && !drain && !close) {
       const h = ring[r & RING_MASK]!;
       const p = r + 1;
@@ -90,6 +92,11 @@ async function main(data: ExportWorkerData): Promise<void> {
         Atomics.notify(ctrl, CTRL_READ);
       }
     }
+  };
+
+  for (;;) {
+    const w = Atomics.load(ctrl, CTRL_WRITE) >>> 0;
+    round(w);
     // Counted before saying how far: whoever sees the position sees counters that include it (thread.ts, sync).
     count();
     Atomics.store(ctrl, CTRL_READ, r | 0);
@@ -99,6 +106,7 @@ async function main(data: ExportWorkerData): Promise<void> {
       count();
       Atomics.store(ctrl, CTRL_DRAINED, drain);
       Atomics.notify(ctrl, CTRL_DRAINED);
+      drain = 0;
       continue;
     }
     if (close) {
