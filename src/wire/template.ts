@@ -470,6 +470,28 @@ export function templateIndex(rec: FlowRecord): number {
   return rec.protocol === 1 ? 1 : 0;
 }
 
+type RecordWriter = (dv: DataView, pos: number, rec: FlowRecord, tb: TimeBase) => void;
+
+/**
+ * A function that writes one record of a fixed-length plan: the fields' codecs called one after the other, each
+ * from a call site of its own, at offsets known in advance. A loop calling every field's codec from one call site
+ * is a call V8 cannot inline or predict; writing a record that way cost about 0.25 us. The generated text holds
+ * only numbers and parameter names.
+ */
+function recordWriter(plan: RecordPlan<FlowRecord>): RecordWriter {
+  const names: string[] = [];
+  const lines: string[] = [];
+  let off = 0;
+  plan.codecs.forEach((c, i) => {
+    if (c === undefined) throw new Error('a flow template field without a codec');
+    names.push(`c${i}`);
+    lines.push(`c${i}.enc(dv, pos + ${off}, ${plan.lens[i]}, rec, tb);`);
+    off += plan.lens[i]!;
+  });
+  const make = new Function(...names, `return function writeRecord(dv, pos, rec, tb) {\n${lines.join('\n')}\n};`);
+  return make(...plan.codecs) as RecordWriter;
+}
+
 /**
  * Builds v9 or IPFIX messages into one reused buffer: beginMessage, then addTemplates and addRecord as room
  * allows, then finish. Nothing is allocated per record.
@@ -491,7 +513,8 @@ export abstract class MessageEncoder {
   private setStart = -1;
   private setId = -1;
   private finished = false;
-  private readonly flowPlans: RecordPlan<FlowRecord>[];
+  /** For each flow template, a function writing one record (see recordWriter). */
+  private readonly flowWriters: RecordWriter[];
   private readonly optionsRecord = new OptionsRecord();
   /**
    * Whether the template block carries the options template and its record. IPFIX leaves them out when they
@@ -523,7 +546,7 @@ export abstract class MessageEncoder {
     this.templates = flowTemplates(flavor, o);
     this.optionsTemplate = optionsTemplate(flavor, o);
     this.withOptions = flavor.version === 9 || o.samplingInterval > 1 || o.time === 'uptime';
-    this.flowPlans = this.templates.map((t) => t.flowPlan());
+    this.flowWriters = this.templates.map((t) => recordWriter(t.flowPlan()));
     const need = flavor.headerLength + this.templateBlockLength() + 4 + 3 + Math.max(...this.templates.map((t) => t.fixedLength));
     if (!(o.maxDatagram >= need && o.maxDatagram <= 65507)) {
       throw new RangeError(`max datagram must be ${need}..65507 bytes (templates plus one record), not ${o.maxDatagram}`);
@@ -611,16 +634,8 @@ export abstract class MessageEncoder {
       this.closeSet();
       this.openSet(t.id);
     }
-    const plan = this.flowPlans[k];
-    const { codecs, lens } = plan;
-    const dv = this.dv;
-    const tb = this.timeBase;
-    let pos = this.pos;
-    for (let i = 0; i < lens.length; i++) {
-      codecs[i]!.enc(dv, pos, lens[i], rec, tb);
-      pos += lens[i];
-    }
-    this.pos = pos;
+    this.flowWriters[k]!(this.dv, this.pos, rec, this.timeBase);
+    this.pos += t.fixedLength;
     this.allRecords++;
     this.dataRecords++;
     return true;
