@@ -8,22 +8,11 @@
  *   npx tsx bench/flowgen.ts OUT.pcap [FLOWS]
  */
 import fs from 'node:fs';
+import { rng } from '../test/flow/helpers.js';
 
 const REPLY_LAG = 1000;
 const SPAN_S = 600;
 const T0 = 1_700_000_000;
-
-/** mulberry32: a small deterministic PRNG, so the same N gives the same file. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Flow {
   v6: boolean;
@@ -38,7 +27,7 @@ const PORTS = [80, 443, 443, 53, 22, 25, 123, 3306, 8080];
 
 export function writeFlows(out: string, flows: number): void {
   if (flows > 1 << 24) throw new RangeError('at most 2^24 flows (client addresses are the flow number)');
-  const rnd = prng(flows);
+  const rnd = rng(flows);
   const defs: Flow[] = [];
   const fd = fs.openSync(out, 'w');
   const chunk = Buffer.alloc(1 << 20);
