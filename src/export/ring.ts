@@ -8,7 +8,7 @@
  */
 import type { FlowRecord } from '../wire/record.js';
 
-/** Words in the ring (a power of two): 4 MiB, some 150,000 IPv4 records. */
+/** Words in the ring (a power of two): 4 MiB, some 65,000 IPv4 records. */
 export const RING_WORDS = 1 << 20;
 export const RING_MASK = RING_WORDS - 1;
 /** Room a record may take: the header and every group below. */

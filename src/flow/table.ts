@@ -103,11 +103,11 @@ export interface ActiveFlow {
  * (16 words of one Uint32Array: one cache line): key, counters, flags, times and expiry second. Beside it, per
  * flow: the nanoseconds of each half's first packet (`firstNs`, written by a half's first packet, read at export),
  * the creation sequence (`seq`) and the wheel's two links, so an IPv4 flow takes 84 bytes, and the hash index
- * about 8 more (one 32-bit entry per slot: flow + 1 and the hash's high bits, load <= 3/4). What only some flows
- * have lives apart: IPv6 addresses and flow labels in a 40-byte extension slot, MPLS labels in an array made at
- * the first labelled packet, VLAN and MAC key fields in arrays that exist only with -T vlan|ether. Rows with
- * objects per flow or a typed array per field measured several times slower and larger (bench/memory.ts,
- * bench/replay.ts).
+ * some 8 to 16 more (one 32-bit entry per slot: flow + 1, its distance from its home slot and the hash's high bits;
+ * load <= 3/4). What only some flows have lives apart: IPv6 addresses and flow labels in a 40-byte extension slot,
+ * MPLS labels in an array made at the first labelled packet, VLAN and MAC key fields in arrays that exist only
+ * with -T vlan|ether. (The layout before, 128-byte rows beside per-field arrays, took 367 bytes per flow in
+ * bench/memory.ts; this one 98.)
  *
  * Counters are u32, softflowd's width and what the templates carry: a flow passes 2^31 octets only by one packet
  * before the expiry rule ends it (over 2 GiB), and should one packet take a counter past 2^32 - 1 (a hostile
@@ -117,7 +117,7 @@ export interface ActiveFlow {
  * start when that stays below PREALLOCATE_BYTES: the kernel hands such memory out on first touch and freed
  * indices are used again first, so only pages of flows that existed become resident, and growing never copies
  * (no moment with two copies of the table). Larger tables, or an explicit initialCapacity, grow by doubling. The
- * index grows with the number of flows.
+ * index grows with the number of flows, alternating between the halves of a buffer reserved for the largest.
  *
  * Row words:
  *   0       ipVersion | protocol << 8 | MPLS depth << 16 (the key part) | pending Reason << 24
