@@ -34,6 +34,8 @@ export interface ProbeConfig {
   rotateSeconds: number;
   exportRate: number;
   ctlSock: string | null;
+  /** Permissions of the control socket file (--ctl-mode); connecting to it needs write permission. */
+  ctlMode: number;
   /** Written in daemon mode (default path), or in the foreground when -p is given. */
   pidFile: string | null;
   foreground: boolean;
@@ -64,6 +66,7 @@ export interface RawOptions {
   format?: string;
   exportRate?: string;
   ctlSock?: string;
+  ctlMode?: string;
   pidfile?: string;
   foreground?: boolean;
   debug?: boolean;
@@ -83,6 +86,19 @@ function int(name: string, text: string | undefined, min: number, max: number): 
   const n = Number(text);
   if (n < min || n > max) throw new Error(`${name} ${n}: must be between ${min} and ${max}`);
   return n;
+}
+
+/**
+ * --ctl-mode: octal permission bits of the control socket, e.g. 0660 to let a group drive the probe. Only the
+ * permission bits: set-id and sticky bits mean nothing on a socket. The owner must keep write permission, or the
+ * probe's own user could no longer stop it through the socket.
+ */
+function parseCtlMode(text: string | undefined): number {
+  if (text === undefined) return 0o600;
+  if (!/^0?[0-7]{3}$/.test(text.trim())) throw new Error(`--ctl-mode ${text}: expected octal permissions such as 0600 or 0660`);
+  const mode = parseInt(text.trim(), 8);
+  if (!(mode & 0o200)) throw new Error(`--ctl-mode ${text}: the owner needs write permission to use the socket`);
+  return mode;
 }
 
 /** Checks every option and returns the settings, or throws an Error whose message is the one line to print. */
@@ -157,6 +173,7 @@ export function buildConfig(o: RawOptions, filterWords: string[]): ProbeConfig {
     rotateSeconds: int('--rotate', o.rotate, 1, 86400) ?? 300,
     exportRate: int('--export-rate', o.exportRate, 0, 10_000_000) ?? DEFAULT_EXPORT_RATE,
     ctlSock: ctl,
+    ctlMode: parseCtlMode(o.ctlMode),
     pidFile: o.pidfile ?? (o.foreground || o.debug ? null : DEFAULT_PIDFILE),
     foreground: !!o.foreground || !!o.debug,
     debug: !!o.debug,

@@ -47,7 +47,7 @@ export async function runFileJob(cfg: ProbeConfig, log: (line: string) => void):
       captureCounters: () => null,
     };
     const { startControlServer } = await import('../control/server.js');
-    ctl = await startControlServer({ path: cfg.ctlSock, handler: probe, log });
+    ctl = await startControlServer({ path: cfg.ctlSock, mode: cfg.ctlMode, handler: probe, log });
   }
 
   // The capture's clock: boot a little before the first packet (so sysUpTime never wraps), now = latest packet.

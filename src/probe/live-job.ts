@@ -38,7 +38,7 @@ export async function startLiveJob(cfg: ProbeConfig, log: (line: string) => void
   let ctl: ControlServer | null = null;
   try {
     probe = await Probe.create(cfg, log);
-    if (cfg.ctlSock) ctl = await startControlServer({ path: cfg.ctlSock, handler: probe, log });
+    if (cfg.ctlSock) ctl = await startControlServer({ path: cfg.ctlSock, mode: cfg.ctlMode, handler: probe, log });
     if (cfg.pidFile) writePidFile(cfg.pidFile);
   } catch (e) {
     src.close();

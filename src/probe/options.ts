@@ -31,6 +31,7 @@ export function probeProgram(): Command {
   .option('-N, --no-promisc', 'do not put the interface into promiscuous mode')
   .option('-a', 'accepted for softflowd compatibility: flowprobe always takes times from the packets')
   .option('-c, --ctl-sock <path>', 'control socket path, or "none"')
+  .option('--ctl-mode <mode>', 'permissions of the control socket, in octal (connecting needs write)', '0600')
   .option('-p, --pidfile <path>', 'pid file of the daemon')
   .option('-d, --foreground', 'stay in the foreground')
   .option('-D, --debug', 'foreground, with debug output of flows as they are added and expired (implies -6)')

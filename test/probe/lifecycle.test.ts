@@ -143,6 +143,29 @@ describe('the control socket path', () => {
     process.kill(first.pid, 'SIGTERM');
     expect((await first.waitExit()).code).toBe(0);
   }, 60_000);
+
+  it('--ctl-mode sets the socket file\'s permissions, so a group can be let in; the socket still answers', async () => {
+    const port = await sinkPort();
+    const sock = path.join(tmp, 'mode.ctl');
+    const probe = startProbe(['-d', '--ctl-mode', '0660', ...liveArgs(9, port, sock, path.join(tmp, 'mode.pid'))]);
+    await waitReady(probe, sock);
+    expect(fs.statSync(sock).mode & 0o777).toBe(0o660);
+    expect((await statistics(sock)).pid).toBe(probe.pid);
+    process.kill(probe.pid, 'SIGTERM');
+    expect((await probe.waitExit()).code).toBe(0);
+  }, 60_000);
+
+  it.each([
+    ['0400', /^flowprobe: --ctl-mode 0400: the owner needs write permission to use the socket\n$/],
+    ['rw-rw----', /^flowprobe: --ctl-mode rw-rw----: expected octal permissions such as 0600 or 0660\n$/],
+    ['4770', /^flowprobe: --ctl-mode 4770: expected octal permissions such as 0600 or 0660\n$/],
+  ])('--ctl-mode %s is refused with one line and exit 1, before any socket exists', async (mode, message) => {
+    const sock = path.join(tmp, 'badmode.ctl');
+    const probe = startProbe(['-d', '--ctl-mode', mode, ...liveArgs(9, 9, sock, path.join(tmp, 'badmode.pid'))]);
+    expect((await probe.waitExit()).code).toBe(1);
+    expect(probe.stderr()).toMatch(message);
+    expect(fs.existsSync(sock)).toBe(false);
+  }, 60_000);
 });
 
 describe('-c with -r', () => {
