@@ -74,6 +74,20 @@ export interface TransportOptions {
 
 export const DEFAULT_EXPORT_RATE = 20000;
 
+/**
+ * Most datagrams the pacing queue holds (some 12 MB). A file job waits for the queue long before this; a live
+ * probe cannot wait, so when flows end faster than the rate allows for long (an expire-all of millions of flows,
+ * a flood) the oldest datagrams go out at once instead: the collector may drop some, but the probe's memory
+ * stays bounded and it drops nothing itself.
+ */
+export const MAX_PACED_QUEUE = 8192;
+/**
+ * Most datagrams waiting for one collector's socket buffer. A send buffer that stays full (ENOBUFS from a
+ * device that is down) would otherwise grow without end; past this the oldest waiting datagram is given up and
+ * counted as a failure.
+ */
+export const MAX_BACKLOG = 4096;
+
 export interface ResolvedCollector extends CollectorAddress {
   /** "addr:port", "[v6addr]:port": how logs and summaries name it. */
   label: string;
@@ -118,6 +132,7 @@ export class UdpTransport implements Transport {
   private lastRefill = 0;
   private readonly rate: number;
   private closed = false;
+  private overrunning = false;
 
   private constructor(private readonly opts: TransportOptions) {
     this.rate = opts.rate ?? DEFAULT_EXPORT_RATE;
@@ -174,7 +189,22 @@ export class UdpTransport implements Transport {
       return;
     }
     this.queue.push(Buffer.from(datagram));
+    if (this.queue.length - this.head > MAX_PACED_QUEUE) this.overrun();
     this.pump();
+  }
+
+  /** The pacing queue is full: the oldest datagram goes now, without a token. Logged once per episode. */
+  private overrun(): void {
+    if (!this.overrunning) {
+      this.overrunning = true;
+      this.opts.onError?.(`export queue over ${MAX_PACED_QUEUE} datagrams: sending faster than the export rate (${this.rate}/s) until it drains`);
+    }
+    this.transmit(this.queue[this.head++]!);
+    // Sent datagrams before `head` are let go in one step now and then, not one shift per datagram.
+    if (this.head >= MAX_PACED_QUEUE) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
   }
 
   /** Resolves when everything queued so far has been handed to the kernel. */
@@ -221,6 +251,7 @@ export class UdpTransport implements Transport {
     if (this.head === this.queue.length) {
       this.queue.length = 0;
       this.head = 0;
+      this.overrunning = false;
     }
     if (this.pending > 0) this.schedule();
     else this.settle();
@@ -242,12 +273,16 @@ export class UdpTransport implements Transport {
 
   private sendTo(p: Peer, d: Uint8Array): void {
     // Behind a backlog the datagram waits its turn, so each collector gets them in order.
-    if (p.done < p.backlog.length) {
+    if (p.done < p.backlog.length || this.write(p, d) === RETRY) {
+      if (p.backlog.length - p.done >= MAX_BACKLOG) {
+        if (++p.done >= MAX_BACKLOG) {
+          p.backlog.splice(0, p.done);
+          p.done = 0;
+        }
+        this.fail(p.label, `socket buffer full for ${MAX_BACKLOG} datagrams, oldest dropped`);
+      }
       p.backlog.push(Buffer.from(d));
-      return;
     }
-    const r = this.write(p, d);
-    if (r === RETRY) p.backlog.push(Buffer.from(d));
   }
 
   /** One send: SENT, RETRY when the socket buffer is full, FAILED (counted) otherwise. */

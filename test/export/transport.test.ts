@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import dgram from 'node:dgram';
-import { parseCollector, UdpTransport } from '../../src/export/transport.js';
+import { MAX_PACED_QUEUE, parseCollector, UdpTransport } from '../../src/export/transport.js';
 
 function listen(type: 'udp4' | 'udp6', host: string, port = 0): Promise<{ sock: dgram.Socket; port: number; got: Buffer[] }> {
   return new Promise((resolve, reject) => {
@@ -65,6 +65,29 @@ describe('UDP transport', () => {
     expect(t.stats.failures).toBe(0);
     // 3000 datagrams at 20000/s cannot leave in much less than 150 ms: the burst was paced.
     expect(took).toBeGreaterThan(100);
+  });
+
+  it('holds at most MAX_PACED_QUEUE datagrams: beyond that the oldest go at once, in order, and it says so once', { timeout: 20000 }, async () => {
+    const a = await listen('udp4', '127.0.0.1');
+    const errors: string[] = [];
+    const t = await UdpTransport.open([{ host: '127.0.0.1', port: a.port }], { rate: 20000, onError: (m) => errors.push(m) });
+    const N = MAX_PACED_QUEUE + 1500;
+    const d = Buffer.alloc(64);
+    let most = 0;
+    for (let i = 0; i < N; i++) {
+      d.writeUInt32BE(i, 0);
+      t.send(d);
+      most = Math.max(most, t.pending);
+    }
+    expect(most).toBe(MAX_PACED_QUEUE);
+    await t.drained();
+    await until(() => a.got.length === N);
+    await t.close();
+    a.sock.close();
+    expect(a.got.length).toBe(N);
+    expect(a.got.every((m, i) => m.readUInt32BE(0) === i)).toBe(true);
+    expect(t.stats.failures).toBe(0);
+    expect(errors).toEqual([`export queue over ${MAX_PACED_QUEUE} datagrams: sending faster than the export rate (20000/s) until it drains`]);
   });
 
   it('counts failures while a collector is down and delivers again when it returns', async () => {
