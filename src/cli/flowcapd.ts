@@ -157,12 +157,15 @@ async function main(): Promise<void> {
     lastSeq = t.sequenceErrors;
     lastBad = t.malformed;
   };
+  // The writers' clock: read once per datagram (and per tick), not once per flow.
+  let clock = Date.now();
+  const now = (): number => clock;
   let writer: FlowFileWriter | null = null;
   let suspect: FlowFileWriter | null = null;
   if (dir !== undefined) {
     try {
-      writer = new FlowFileWriter({ dir, interval, keepEmpty: true, maxBufferBytes: memoryBuffer, log, onFileClosed: fileLine });
-      suspect = new FlowFileWriter({ dir, interval, prefix: 'suspect', maxBufferBytes: memoryBuffer / 4, log });
+      writer = new FlowFileWriter({ dir, interval, now, keepEmpty: true, maxBufferBytes: memoryBuffer, log, onFileClosed: fileLine });
+      suspect = new FlowFileWriter({ dir, interval, now, prefix: 'suspect', maxBufferBytes: memoryBuffer / 4, log });
     } catch (e) {
       fail(`-l ${dir}: ${(e as Error).message}`);
     }
@@ -183,7 +186,8 @@ async function main(): Promise<void> {
   collector = new Collector(cfg, sink, log);
 
   const onMessage = (m: Buffer, addr: string, p: number): void => {
-    collector.receive(m, addr, p, Date.now());
+    clock = Date.now();
+    collector.receive(m, addr, p, clock);
     if (printer !== null && !printScheduled) {
       printScheduled = true;
       setImmediate(() => {
@@ -227,10 +231,10 @@ async function main(): Promise<void> {
   // A tick on every whole second: rotation happens within milliseconds of the boundary (they are whole seconds).
   let tickTimer: NodeJS.Timeout;
   const tick = (): void => {
-    const now = Date.now();
+    clock = Date.now();
     writer?.tick();
     suspect?.tick();
-    collector.sweep(now);
+    collector.sweep(clock);
     tickTimer = setTimeout(tick, 1000 - (Date.now() % 1000) + 2);
   };
   tickTimer = setTimeout(tick, 1000 - (Date.now() % 1000) + 2);
@@ -252,6 +256,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGHUP', () => {
+    clock = Date.now();
     writer?.rotate();
     suspect?.rotate();
   });

@@ -5,6 +5,7 @@
  * counters that say what went wrong. Sockets and session tables are collector.ts's business; the decoding itself
  * is src/wire's.
  */
+import { compilable, flowDecoderFor, type FlowSetDecoder } from '../wire/compiled.js';
 import { WireError, wireErrorName } from '../wire/errors.js';
 import { OptionsRecord } from '../wire/ie.js';
 import { IPFIX_HEADER_LENGTH, IpfixHeader, readIpfixHeader } from '../wire/ipfix.js';
@@ -63,7 +64,17 @@ export class SharedBudget {
 interface TemplateSlot {
   session: Session;
   t: Template;
+  /** Data sets decoded with it; a template in steady use gets a compiled decoder. */
+  sets: number;
+  decoder: FlowSetDecoder | null;
 }
+
+/**
+ * Data sets a template decodes through the generic loop before it is compiled: a template used once or twice (or a
+ * peer redefining templates without end) costs no compiling, while one in steady use is compiled within a datagram
+ * or two.
+ */
+const COMPILE_AFTER_SETS = 2;
 
 /** A data set kept until its template arrives, with what is needed to decode it as if on time. */
 interface Pending {
@@ -240,18 +251,23 @@ export class Session implements SetVisitor {
     const c = this.counters;
     c.templates++;
     const old = this.templates.get(t.id);
+    const slot: TemplateSlot = { session: this, t, sets: 0, decoder: null };
     if (old !== undefined) {
       // RFC 7011 §8.1 / RFC 3954 §5.2: a new definition of an ID replaces the old one.
       if (!old.t.sameLayout(t)) c.templatesRedefined++;
+      else {
+        // A refresh keeps what its predecessor learnt.
+        slot.sets = old.sets;
+        slot.decoder = old.decoder;
+      }
       this.forget(old);
       this.templates.delete(t.id);
     }
-    const slot: TemplateSlot = { session: this, t };
     this.templates.set(t.id, slot);
     this.budget.lru.set(slot, true);
     this.budget.templateFields += t.fields.length;
     this.enforceTemplateBounds(slot);
-    if (this.pending.length > 0) this.replay(t);
+    if (this.pending.length > 0) this.replay(slot);
   }
 
   onWithdraw(templateId: number, options: boolean): void {
@@ -273,7 +289,7 @@ export class Session implements SetVisitor {
       return;
     }
     this.timeBase(this.curUptime, this.curSecs);
-    this.decode(slot.t, dv, start, end, true);
+    this.decode(slot, dv, start, end, true);
   }
 
   onError(code: number, _offset: number): void {
@@ -316,14 +332,19 @@ export class Session implements SetVisitor {
     else this.tb.setForIpfix(secs, this.systemInitMs);
   }
 
-  private decode(t: Template, dv: DataView, start: number, end: number, counted: boolean): void {
+  private decode(slot: TemplateSlot, dv: DataView, start: number, end: number, counted: boolean): void {
+    const t = slot.t;
     const res = this.res;
     const before = this.tb.unresolved;
     let e: number;
     if (t.options) {
       e = decodeOptionsSet(dv, start, end, t, this.tb, this.opt, this.optionsCb, res);
     } else {
-      e = decodeFlowSet(dv, start, end, t, this.tb, this.rec, this.flowSink, res);
+      if (slot.decoder === null && ++slot.sets > COMPILE_AFTER_SETS && compilable(t)) slot.decoder = flowDecoderFor(t);
+      e =
+        slot.decoder !== null
+          ? slot.decoder(dv, start, end, this.tb, this.rec, this.flowSink, res)
+          : decodeFlowSet(dv, start, end, t, this.tb, this.rec, this.flowSink, res);
       if (counted) this.msgFlows += res.records;
     }
     if (counted) this.msgAll += res.records;
@@ -397,8 +418,9 @@ export class Session implements SetVisitor {
       `${this.cfg.maxPendingAgeMs / 1000} s for it`);
   }
 
-  /** Decodes, in arrival order, the held sets the new template `t` describes. */
-  private replay(t: Template): void {
+  /** Decodes, in arrival order, the held sets the new template describes. */
+  private replay(slot: TemplateSlot): void {
+    const t = slot.t;
     const keep: Pending[] = [];
     const receivedMs = this.receivedMs;
     for (const p of this.pending) {
@@ -411,7 +433,7 @@ export class Session implements SetVisitor {
       // Times are checked against when the data arrived, not when its template did.
       this.receivedMs = p.receivedMs;
       this.timeBase(p.sysUptime, p.unixSecs);
-      this.decode(t, new DataView(p.body.buffer, p.body.byteOffset, p.body.byteLength), 0, p.body.byteLength, false);
+      this.decode(slot, new DataView(p.body.buffer, p.body.byteOffset, p.body.byteLength), 0, p.body.byteLength, false);
     }
     this.receivedMs = receivedMs;
     this.pending.length = 0;

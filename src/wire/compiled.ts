@@ -1,0 +1,261 @@
+/**
+ * Templates compiled into functions: one function per flow template that reads (or writes) a whole record, its
+ * fields at offsets known in advance, the common fields as inline reads and writes of the FlowRecord. Calling each
+ * field's codec from one loop (template.ts's decodeRecords) is a call V8 can neither inline nor predict, and was
+ * most of what a receiver spent per flow; these functions do the same work in straight-line code.
+ *
+ * ie.ts stays the definition of every field: a field this module has no inline text for is read or written by its
+ * codec (from a call site of its own), and test/wire/compiled.test.ts checks every inline text against its codec
+ * at every length the codec takes. The generated source holds only numbers, FlowRecord property names from the
+ * table below and parameter names: nothing from the wire becomes code, only the template's field numbers select
+ * among these texts.
+ */
+import { readUnsigned, writeUnsigned } from './bytes.js';
+import { WireError } from './errors.js';
+import { FLOW_CODECS, IE, PEN_REVERSE, ieKey, type FieldCodec } from './ie.js';
+import type { FlowRecord, FlowSink } from './record.js';
+import type { RecordPlan, SetResult, Template } from './template.js';
+import { NTP_UNIX_OFFSET, nsecToNtpFrac, setRecordMs, setRecordTime, type TimeBase } from './time.js';
+
+/** Fields a template may have and still be compiled; larger (hostile or odd) ones keep the generic loop. */
+export const MAX_COMPILED_FIELDS = 128;
+
+/** Numeric FlowRecord properties that a plain unsigned field sets (RFC 7012 numbers, as in ie.ts). */
+const UINT_PROPS: [pen: number, id: number, prop: keyof FlowRecord][] = [
+  [0, IE.octetDeltaCount, 'octets'],
+  [0, IE.packetDeltaCount, 'packets'],
+  [0, IE.protocolIdentifier, 'protocol'],
+  [0, IE.ipClassOfService, 'tos'],
+  [0, IE.tcpControlBits, 'tcpFlags'],
+  [0, IE.sourceTransportPort, 'srcPort'],
+  [0, IE.sourceIPv4PrefixLength, 'srcMask'],
+  [0, IE.ingressInterface, 'inputIf'],
+  [0, IE.destinationTransportPort, 'dstPort'],
+  [0, IE.destinationIPv4PrefixLength, 'dstMask'],
+  [0, IE.egressInterface, 'outputIf'],
+  [0, IE.bgpSourceAsNumber, 'srcAs'],
+  [0, IE.bgpDestinationAsNumber, 'dstAs'],
+  [0, IE.sourceIPv6PrefixLength, 'srcMask'],
+  [0, IE.destinationIPv6PrefixLength, 'dstMask'],
+  [0, IE.flowLabelIPv6, 'flowLabel'],
+  [0, IE.vlanId, 'vlan'],
+  [0, IE.dot1qVlanId, 'vlan'],
+  [0, IE.postVlanId, 'postVlan'],
+  [0, IE.flowDirection, 'direction'],
+  [0, IE.flowEndReason, 'endReason'],
+  [PEN_REVERSE, IE.octetDeltaCount, 'revOctets'],
+  [PEN_REVERSE, IE.packetDeltaCount, 'revPackets'],
+  [PEN_REVERSE, IE.ipClassOfService, 'revTos'],
+  [PEN_REVERSE, IE.tcpControlBits, 'revTcpFlags'],
+];
+
+/** Address fields: the FlowRecord word array, its width in words, and whether the field says the family. */
+const ADDR_FIELDS: [id: number, words: 'src' | 'dst' | 'nextHop', n: 1 | 4, sets: boolean][] = [
+  [IE.sourceIPv4Address, 'src', 1, true],
+  [IE.destinationIPv4Address, 'dst', 1, true],
+  [IE.ipNextHopIPv4Address, 'nextHop', 1, false],
+  [IE.sourceIPv6Address, 'src', 4, true],
+  [IE.destinationIPv6Address, 'dst', 4, true],
+  [IE.ipNextHopIPv6Address, 'nextHop', 4, false],
+];
+
+/** `len` bytes at `off` as an unsigned number: the expression bytes.ts's readUnsigned evaluates to. */
+function readExpr(off: string, len: number): string {
+  switch (len) {
+    case 1:
+      return `dv.getUint8(${off})`;
+    case 2:
+      return `dv.getUint16(${off})`;
+    case 4:
+      return `dv.getUint32(${off})`;
+    case 8:
+      return `(dv.getUint32(${off}) * 4294967296 + dv.getUint32(${off} + 4))`;
+    default:
+      return `readUnsigned(dv, ${off}, ${len})`;
+  }
+}
+
+/** Writes `v` saturated into `len` bytes: what bytes.ts's writeUnsigned does. */
+function writeStmt(off: string, len: number, v: string): string {
+  if (len === 8) return `{ let v = ${v}; if (!(v > 0)) v = 0; dv.setUint32(${off}, Math.floor(v / 4294967296)); dv.setUint32(${off} + 4, v % 4294967296); }`;
+  const max = 2 ** (8 * len) - 1;
+  const set = len === 1 ? 'setUint8' : len === 2 ? 'setUint16' : len === 4 ? 'setUint32' : '';
+  if (set === '') return `writeUnsigned(dv, ${off}, ${len}, ${v});`;
+  return `{ const v = ${v}; dv.${set}(${off}, v > 0 ? (v > ${max} ? ${max} : v) : 0); }`;
+}
+
+interface InlineText {
+  dec?: (off: string, len: number) => string;
+  enc?: (off: string, len: number) => string;
+}
+
+function buildInline(): Map<FieldCodec<FlowRecord>, InlineText> {
+  const m = new Map<FieldCodec<FlowRecord>, InlineText>();
+  const put = (pen: number, id: number, t: InlineText): void => {
+    const c = FLOW_CODECS.get(ieKey(pen, id));
+    if (c === undefined) throw new Error(`no codec for IE ${pen}/${id}`);
+    m.set(c, t);
+  };
+  for (const [pen, id, prop] of UINT_PROPS) {
+    put(pen, id, {
+      dec: (off, len) => `r.${prop} = ${readExpr(off, len)};`,
+      enc: (off, len) => writeStmt(off, len, `r.${prop}`),
+    });
+  }
+  // A zero ICMP type/code must not wipe a port read before it (see ie.ts).
+  for (const id of [IE.icmpTypeCodeIPv4, IE.icmpTypeCodeIPv6]) {
+    put(0, id, { dec: (off, len) => `r.dstPort = ${readExpr(off, len)} || r.dstPort;` });
+  }
+  put(0, IE.ipVersion, { dec: () => '' });
+  for (const [id, words, n, sets] of ADDR_FIELDS) {
+    put(0, id, {
+      dec: (off) => {
+        let s = '';
+        for (let i = 0; i < n; i++) s += `r.${words}[${i}] = dv.getUint32(${off} + ${4 * i}); `;
+        return sets ? `${s}r.ipVersion = ${n === 1 ? 4 : 6};` : s;
+      },
+      enc: (off) => {
+        let s = '';
+        for (let i = 0; i < n; i++) s += `dv.setUint32(${off} + ${4 * i}, r.${words}[${i}]); `;
+        return s;
+      },
+    });
+  }
+  for (const [id, end] of [[IE.flowStartSysUpTime, false], [IE.flowEndSysUpTime, true]] as const) {
+    put(0, id, {
+      dec: (off, len) =>
+        `if (tb.uptimeZeroMs !== tb.uptimeZeroMs) tb.unresolved++; else setRecordMs(r, ${end}, tb.uptimeToMs(${readExpr(off, len)}));`,
+    });
+  }
+  for (const [id, end] of [[IE.flowStartMilliseconds, false], [IE.flowEndMilliseconds, true]] as const) {
+    put(0, id, { dec: (off, len) => `setRecordMs(r, ${end}, ${readExpr(off, len)});` });
+  }
+  for (const [id, end] of [[IE.flowStartSeconds, false], [IE.flowEndSeconds, true]] as const) {
+    put(0, id, { dec: (off, len) => `setRecordTime(r, ${end}, ${readExpr(off, len)}, 0);` });
+  }
+  for (const [id, sec, nsec] of [[IE.flowStartNanoseconds, 'startSec', 'startNsec'], [IE.flowEndNanoseconds, 'endSec', 'endNsec']] as const) {
+    put(0, id, {
+      enc: (off) => `dv.setUint32(${off}, (r.${sec} + ${NTP_UNIX_OFFSET}) >>> 0); dv.setUint32(${off} + 4, nsecToNtpFrac(r.${nsec}));`,
+    });
+  }
+  for (const [id, hi, lo] of [[IE.sourceMacAddress, 'srcMacHi', 'srcMacLo'], [IE.destinationMacAddress, 'dstMacHi', 'dstMacLo']] as const) {
+    put(0, id, { enc: (off) => `dv.setUint16(${off}, r.${hi}); dv.setUint32(${off} + 2, r.${lo});` });
+  }
+  for (const [id, n] of [[IE.exporterIPv4Address, 1], [IE.exporterIPv6Address, 4]] as const) {
+    put(0, id, {
+      enc: (off) => {
+        let s = '';
+        for (let i = 0; i < n; i++) s += `dv.setUint32(${off} + ${4 * i}, r.exporter[${i}]); `;
+        return s;
+      },
+    });
+  }
+  return m;
+}
+
+const INLINE = buildInline();
+
+/** What the generated functions may call: passed in as parameters, so the text names nothing global. */
+const HELPERS = { readUnsigned, writeUnsigned, setRecordMs, setRecordTime, nsecToNtpFrac } as const;
+
+/** FlowRecord.clear() as plain stores: typed-array fill() is a call into the runtime, dearer than the stores. */
+function clearText(): string {
+  const words = (a: string, n: number): string => Array.from({ length: n }, (_, i) => `r.${a}[${i}] = 0;`).join(' ');
+  return [
+    'r.ipVersion = 4;',
+    words('src', 4),
+    words('dst', 4),
+    words('nextHop', 4),
+    'r.srcPort = r.dstPort = r.protocol = r.tcpFlags = r.tos = 0;',
+    'r.packets = r.octets = 0;',
+    'r.startSec = r.startNsec = r.endSec = r.endNsec = 0;',
+    'r.endReason = r.direction = r.inputIf = r.outputIf = 0;',
+    'r.vlan = r.postVlan = 0;',
+    'r.srcMacHi = r.srcMacLo = r.dstMacHi = r.dstMacLo = 0;',
+    'r.flowLabel = r.srcAs = r.dstAs = r.srcMask = r.dstMask = 0;',
+    'r.mplsDepth = 0;',
+    words('mpls', 10),
+    'r.revPackets = r.revOctets = r.revTcpFlags = r.revTos = 0;',
+    words('exporter', 4),
+    'r.exporterVersion = 0;',
+  ].join('\n');
+}
+
+function build<F>(plan: RecordPlan<FlowRecord>, params: string, body: (fields: string) => string, which: 'dec' | 'enc'): F {
+  const names: string[] = [];
+  const values: unknown[] = [];
+  const lines: string[] = [];
+  let off = 0;
+  plan.codecs.forEach((c, i) => {
+    const len = plan.lens[i];
+    if (c !== undefined) {
+      const at = `p + ${off}`;
+      const text = INLINE.get(c)?.[which];
+      if (text !== undefined) lines.push(text(at, len));
+      else {
+        names.push(`c${i}`);
+        values.push(c);
+        lines.push(`c${i}.${which}(dv, ${at}, ${len}, r, tb);`);
+      }
+    }
+    off += len;
+  });
+  const helpers = Object.keys(HELPERS);
+  const make = new Function(...helpers, ...names, `return function (${params}) {\n${body(lines.join('\n'))}\n};`);
+  return make(...Object.values(HELPERS), ...values) as F;
+}
+
+/** Whether {@link compileFlowDecoder} takes this template: fixed-length flow records of a bounded field count. */
+export function compilable(t: Template): boolean {
+  return !t.options && t.fixedLength > 0 && t.fields.length <= MAX_COMPILED_FIELDS;
+}
+
+/** Decodes a data set as template.ts's decodeFlowSet does, with the template already bound. */
+export type FlowSetDecoder = (dv: DataView, start: number, end: number, tb: TimeBase, rec: FlowRecord, sink: FlowSink, out: SetResult) => number;
+
+/**
+ * The data set decoder of a fixed-length flow template (see {@link compilable}): the same records, in the same
+ * order, with the same result as decodeFlowSet. A record is whole whenever its length is left, so no field check
+ * is needed inside it; bytes after the last whole record are padding.
+ */
+export function compileFlowDecoder(t: Template): FlowSetDecoder {
+  if (!compilable(t)) throw new RangeError(`template ${t.id} cannot be compiled`);
+  const n = t.fixedLength;
+  return build<FlowSetDecoder>(
+    t.flowPlan(),
+    'dv, start, end, tb, r, sink, out',
+    (fields) =>
+      `out.records = 0;\nout.error = ${WireError.OK};\n` +
+      `for (let p = start; end - p >= ${n}; p += ${n}) {\n${clearText()}\n${fields}\nsink.onFlow(r);\nout.records++;\n}\n` +
+      `return ${WireError.OK};`,
+    'dec',
+  );
+}
+
+/** Writes one record of a fixed-length flow template at `p`, as its codecs' enc would, field after field. */
+export type FlowRecordWriter = (dv: DataView, p: number, r: FlowRecord, tb: TimeBase) => void;
+
+export function compileFlowWriter(t: Template): FlowRecordWriter {
+  if (t.options || t.fixedLength <= 0) throw new RangeError(`template ${t.id} has no fixed-length flow records`);
+  const plan = t.flowPlan();
+  if (plan.codecs.some((c) => c === undefined)) throw new RangeError(`template ${t.id} has a field no codec writes`);
+  return build<FlowRecordWriter>(plan, 'dv, p, r, tb', (fields) => fields, 'enc');
+}
+
+/** Layouts compiled so far: exporters of one kind share templates, and a flow file reader meets the same ones. */
+const decoders = new Map<string, FlowSetDecoder>();
+/** Bounds what a peer defining ever new layouts can make us keep. */
+const MAX_CACHED_DECODERS = 256;
+
+/** {@link compileFlowDecoder}, once per layout (version, field numbers and lengths) for the whole process. */
+export function flowDecoderFor(t: Template): FlowSetDecoder {
+  let key = `${t.version}`;
+  for (const f of t.fields) key += ` ${f.pen}/${f.id}/${f.length}`;
+  let d = decoders.get(key);
+  if (d === undefined) {
+    d = compileFlowDecoder(t);
+    if (decoders.size >= MAX_CACHED_DECODERS) decoders.delete(decoders.keys().next().value as string);
+    decoders.set(key, d);
+  }
+  return d;
+}
