@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "logsock.h"
 #include "savefile.h"
 #include "udp.h"
 
@@ -509,6 +510,7 @@ napi_value Init(napi_env env, napi_value exports) {
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return nullptr;
   if (!udp::Register(env, exports)) return nullptr;
+  if (!logsock::Register(env, exports)) return nullptr;
   return exports;
 }
 

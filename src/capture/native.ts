@@ -47,6 +47,8 @@ interface Addon {
   libVersion(): string;
   /** A UDP socket connected to a numeric address; hopLimit < 0 leaves the multicast TTL alone. Throws. */
   udpOpen(address: string, port: number, hopLimit: number): UdpSocket;
+  /** One datagram to a Unix datagram socket (a log daemon's); 0 or -errno, never throws for a failed send. */
+  unixDgramSend(path: string, data: Uint8Array): number;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -6,9 +6,9 @@ import { fail, exitQuietlyOnClosedStdout } from './common.js';
 
 // Each job loads only its own modules (start-up is part of a short job's time: bench/replay.ts).
 
-function log(line: string): void {
+let log = (line: string): void => {
   process.stderr.write(`flowprobe: ${line}\n`);
-}
+};
 
 async function main(): Promise<void> {
   exitQuietlyOnClosedStdout();
@@ -66,6 +66,9 @@ async function runLive(cfg: ProbeConfig): Promise<void> {
     }
     return;
   }
+  // A daemon has no terminal: its log goes to syslog (set-up errors still reach the parent, which prints them).
+  const toSyslog = isDaemonChild() ? (await import('./syslog.js')).syslogLogger('flowprobe') : null;
+  if (toSyslog) log = toSyslog;
   let job;
   try {
     job = await startLiveJob(cfg, log);

@@ -30,10 +30,10 @@ export interface ProbeProcess {
 const started = new Set<ChildProcess>();
 
 /** Starts `flowprobe args`; with `netns`, inside that network namespace (`ip netns exec` execs, so the pid is the probe's). */
-export function startProbe(args: string[], opts: { netns?: string } = {}): ProbeProcess {
+export function startProbe(args: string[], opts: { netns?: string; env?: NodeJS.ProcessEnv } = {}): ProbeProcess {
   const argv = [process.execPath, FLOWPROBE, ...args];
   if (opts.netns) argv.unshift('ip', 'netns', 'exec', opts.netns);
-  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
   started.add(child);
   let out = '';
   let err = '';
