@@ -23,6 +23,8 @@ const SLOTS = 4096; // > the default tcp/general timeout of 3600 s, so default f
 const MASK = SLOTS - 1;
 const IMMEDIATE = SLOTS;
 const LATER = SLOTS + 1;
+/** Seconds a selection may span and still be counted rather than selected (see takeSoonestOf). */
+const HISTOGRAM = 8192;
 // Links: next[f] = following flow + 1 (0: last); prev[f] = preceding flow + 2, HEAD when first, 0 when not filed.
 const END = 0;
 const UNFILED = 0;
@@ -48,6 +50,11 @@ export class ExpiryWheel {
   private flows = new Int32Array(0);
   private ats = new Uint32Array(0);
   private work = new Uint32Array(0);
+  /** Flows per second over the gathered span, for countUpTo (kept zeroed between uses). */
+  private readonly histogram = new Uint32Array(HISTOGRAM);
+  /** spanOf's smallest second, and the flows countUpTo found before its result. */
+  private lowest = 0;
+  private below = 0;
 
   /**
    * `store` is where the expiry seconds live (default: an array of the wheel's own, one word per flow). The
@@ -218,6 +225,11 @@ export class ExpiryWheel {
     if (list < SLOTS) {
       // A slot holds one second.
       at = this.ats[0]!;
+    } else if (this.spanOf(m) < HISTOGRAM) {
+      // The seconds span a short stretch (one capture's worth of a long timeout): counting them finds the k-th
+      // smallest in one pass, where selection reorders the whole array several times.
+      at = this.countUpTo(m, k);
+      need = k - this.below;
     } else {
       this.work.set(this.ats.subarray(0, m));
       at = select(this.work, m, k - 1);
@@ -258,6 +270,38 @@ export class ExpiryWheel {
       flows[i] = e - 1;
       ats[i++] = this.at(e - 1);
     }
+  }
+
+  /** The largest gathered second minus the smallest, which goes to `lowest`. */
+  private spanOf(m: number): number {
+    const ats = this.ats;
+    let min = ats[0]!;
+    let max = min;
+    for (let x = 1; x < m; x++) {
+      const t = ats[x]!;
+      if (t < min) min = t;
+      else if (t > max) max = t;
+    }
+    this.lowest = min;
+    return max - min;
+  }
+
+  /**
+   * The k-th smallest gathered second (1 <= k <= m), by counting each second's flows from `lowest` (spanOf first,
+   * and the span below HISTOGRAM); sets `below` to the number of flows before it.
+   */
+  private countUpTo(m: number, k: number): number {
+    const min = this.lowest;
+    const hist = this.histogram;
+    const ats = this.ats;
+    for (let x = 0; x < m; x++) hist[ats[x]! - min]!++;
+    let acc = 0;
+    let s = 0;
+    while (acc + hist[s]! < k) acc += hist[s++]!;
+    this.below = acc;
+    // Zeroed again for the next use: the seconds past s may hold counts too.
+    hist.fill(0);
+    return min + s;
   }
 
   private countBefore(m: number, at: number): number {

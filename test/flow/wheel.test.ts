@@ -63,6 +63,34 @@ describe('expiry wheel', () => {
     }
   });
 
+  it('evicts far flows crowded into a few seconds in (second, creation) order, as a sorted list does', () => {
+    // Long timeouts put every flow beyond the wheel within a capture's span of seconds: the eviction counts them
+    // by second instead of selecting (wheel.ts, countUpTo), with many flows tied on each second.
+    const rand = rng(7);
+    const wheel = new ExpiryWheel(CAP);
+    const seq = new Uint32Array(CAP);
+    const out = new Int32Array(CAP);
+    const model = new Map<number, number>();
+    let nextSeq = 1;
+    wheel.rebase(BASE);
+    const byExpiry = (a: number, b: number) => model.get(a)! - model.get(b)! || seq[a] - seq[b];
+    for (let round = 0; round < 200; round++) {
+      for (let i = 0; i < 60; i++) {
+        const f = Math.floor(rand() * CAP);
+        const at = BASE + 5000 + round + Math.floor(rand() * 40);
+        if (!model.has(f)) seq[f] = nextSeq++;
+        wheel.file(f, at);
+        model.set(f, at);
+      }
+      const k = Math.floor(rand() * 80);
+      const n = wheel.collectSoonest(k, seq, out, 0);
+      const want = [...model.keys()].sort(byExpiry).slice(0, k);
+      expect(Array.from(out.subarray(0, n)).sort((a, b) => a - b)).toEqual(want.sort((a, b) => a - b));
+      for (const g of want) model.delete(g);
+      expect(wheel.size).toBe(model.size);
+    }
+  });
+
   it('drains every second it passes, also when the clock jumps further than the wheel spans', () => {
     for (const jump of [4095, 4096, 4097, 5000, 100_000]) {
       const span = 4096 + 200;
