@@ -9,6 +9,7 @@
 #include <pcap/pcap.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -270,6 +271,28 @@ size_t CopyPacket(Handle* h, uint8_t* dst, const pcap_pkthdr* hdr, const uint8_t
   return used;
 }
 
+// What a live read hands libpcap's callback: where the batch stands.
+struct Dispatch {
+  Handle* h;
+  uint8_t* buf;
+  size_t cap;
+  size_t off;
+  int32_t count;
+};
+
+void OnLivePacket(u_char* user, const pcap_pkthdr* hdr, const u_char* data) {
+  Dispatch* d = reinterpret_cast<Dispatch*>(user);
+  uint32_t caplen = hdr->caplen;
+  // The caller asked for no more packets than fit at the snapshot length, which libpcap cuts every packet to; a
+  // longer one is cut here rather than written past the buffer.
+  if (d->off + RecordSize(caplen) > d->cap) {
+    caplen = static_cast<uint32_t>((d->cap - d->off - kHeader) & ~size_t(3));
+    d->h->truncated++;
+  }
+  d->off += CopyPacket(d->h, d->buf + d->off, hdr, data, caplen);
+  d->count++;
+}
+
 // next(buf: Buffer, maxPackets: number) -> number of packets copied (0: none ready on a live device),
 // or -1 at the end of a savefile. Throws libpcap's error text on a read error.
 napi_value Next(napi_env env, napi_callback_info info) {
@@ -321,6 +344,33 @@ napi_value Next(napi_env env, napi_callback_info info) {
         else return Throw(env, e);
       }
       DropFast(h);
+    }
+  }
+  // A live device: a pcap_dispatch per batch instead of a pcap_next_ex per packet (libpcap's set-up per call),
+  // asking each time for no more packets than certainly fit; the loop below takes what room is left after.
+  if (!h->offline) {
+    const size_t most = RecordSize(static_cast<uint32_t>(pcap_snapshot(h->pcap)));
+    while (count < maxPackets) {
+      size_t fit = (cap - off) / most;
+      if (fit == 0) break;
+      int want = static_cast<int>(std::min<size_t>(fit, static_cast<size_t>(maxPackets - count)));
+      Dispatch d{h, buf, cap, off, count};
+      int rc = pcap_dispatch(h->pcap, want, OnLivePacket, reinterpret_cast<u_char*>(&d));
+      off = d.off;
+      count = d.count;
+      if (rc < 0 && rc != PCAP_ERROR_BREAK) {
+        std::string e = pcap_geterr(h->pcap);
+        if (e.empty()) e = "read error";
+        if (count == 0) return Throw(env, e);
+        h->deferredError = e;
+        break;
+      }
+      // Fewer than asked: nothing more is ready now (or a pcap_breakloop asked to stop).
+      if (rc < want) {
+        napi_value result;
+        NAPI_CALL(env, napi_create_int32(env, count, &result));
+        return result;
+      }
     }
   }
   while (!h->fast && count < maxPackets && !h->eof && h->deferredError.empty()) {
