@@ -4,7 +4,9 @@
  * exporting v9 to a sink on 127.0.0.1. For each tool: the packets tcpreplay sent and its rate, the drops (libpcap's
  * and the interface's, from the probe's `statistics`, and the kernel's rx_dropped of the interface), and the
  * probe's CPU time (utime + stime from /proc/PID/stat) from just before the replay to when it has gone idle,
- * per million packets. Runs alternate softflowd, flowprobe, ... Needs root (network namespaces).
+ * per million packets, split into user and system time and into the process's main thread and its other threads
+ * (for flowprobe: V8's compiler and GC helpers, any worker). Runs alternate softflowd, flowprobe, ... Needs root
+ * (network namespaces).
  *
  *   npx tsx bench/live.ts [--packets 1000000] [--flows 100000] [--runs 3]
  *
@@ -50,11 +52,28 @@ interface LiveRun {
   sent: number;
   pps: number;
   cpuPerM: number;
+  /** The same CPU time per M packets, split two ways. */
+  userPerM: number;
+  sysPerM: number;
+  mainPerM: number;
+  othersPerM: number;
   received: number;
   processed: number;
   pcapDropped: number;
   ifDropped: number;
   kernelDropped: number;
+}
+
+/** utime and stime (seconds) of a process, or of one of its threads with `task`, from /proc; zeros once gone. */
+function cpuTimes(pid: number, task?: number): { user: number; sys: number } {
+  try {
+    const s = fs.readFileSync(task === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${task}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    // Clock ticks of 1/100 s (sysconf(_SC_CLK_TCK) on Linux, as procCpuSeconds counts them).
+    return { user: Number(f[11]) / 100, sys: Number(f[12]) / 100 };
+  } catch {
+    return { user: 0, sys: 0 };
+  }
 }
 
 function ifCounter(name: string): number {
@@ -95,6 +114,8 @@ async function once(tool: keyof typeof probes): Promise<LiveRun> {
     const pid = child.pid!;
     const kernel0 = ifCounter('rx_dropped');
     const cpu0 = procCpuSeconds(pid)!;
+    const all0 = cpuTimes(pid);
+    const main0 = cpuTimes(pid, pid);
     const { stdout, stderr } = await veth.exec('tcpreplay', ['--topspeed', '--preload-pcap', '-i', veth.nsIf, file], 300_000);
     const out = stdout + stderr;
     const sent = field(out, 'Successful packets');
@@ -109,11 +130,20 @@ async function once(tool: keyof typeof probes): Promise<LiveRun> {
     }, 120_000).catch(() => undefined);
     await sleep(400);
     const cpu1 = procCpuSeconds(pid)!;
+    const all1 = cpuTimes(pid);
+    const main1 = cpuTimes(pid, pid);
     const st = await statistics();
+    const perM = (s: number): number => (s * 1e6) / sent;
+    const main = main1.user + main1.sys - main0.user - main0.sys;
     return {
       sent,
       pps: rate ? Number(rate[1]) : NaN,
-      cpuPerM: ((cpu1 - cpu0) * 1e6) / sent,
+      cpuPerM: perM(cpu1 - cpu0),
+      userPerM: perM(all1.user - all0.user),
+      sysPerM: perM(all1.sys - all0.sys),
+      mainPerM: perM(main),
+      // Clock ticks summed two ways: a rounding error must not show as a negative time.
+      othersPerM: Math.max(0, perM(cpu1 - cpu0 - main)),
       received: field(st, 'Packets received by libpcap'),
       processed: field(st, 'Packets processed'),
       pcapDropped: field(st, 'Packets dropped by libpcap'),
@@ -129,14 +159,14 @@ async function once(tool: keyof typeof probes): Promise<LiveRun> {
 
 const results: Record<keyof typeof probes, LiveRun[]> = { softflowd: [], flowprobe: [] };
 const rows: (string | number)[][] = [
-  ['run', 'tool', 'sent', 'sent/s', 'libpcap got', 'processed', 'libpcap drop', 'if drop', 'kernel drop', 'CPU s per M pkts'],
+  ['run', 'tool', 'sent', 'sent/s', 'libpcap got', 'processed', 'libpcap drop', 'if drop', 'kernel drop', 'CPU s per M pkts', 'user', 'sys', 'main thread', 'other threads'],
 ];
 try {
   for (let i = 0; i < (o.runs as number); i++) {
     for (const tool of ['softflowd', 'flowprobe'] as const) {
       const r = await once(tool);
       results[tool].push(r);
-      rows.push([String(i + 1), tool, r.sent, r.pps, r.received, r.processed, r.pcapDropped, r.ifDropped, r.kernelDropped, r.cpuPerM]);
+      rows.push([String(i + 1), tool, r.sent, r.pps, r.received, r.processed, r.pcapDropped, r.ifDropped, r.kernelDropped, r.cpuPerM, r.userPerM, r.sysPerM, r.mainPerM, r.othersPerM]);
     }
   }
 } finally {
@@ -150,4 +180,6 @@ const cpuB = median(results.flowprobe.map((r) => r.cpuPerM));
 const drops = (rs: LiveRun[]): number => Math.max(...rs.map((r) => r.pcapDropped + r.ifDropped + r.kernelDropped + (r.sent - r.received)));
 console.log(`median CPU seconds per million packets: softflowd ${fmt(cpuA)}, flowprobe ${fmt(cpuB)}; most packets lost in a run: ` +
   `softflowd ${drops(results.softflowd)}, flowprobe ${drops(results.flowprobe)}`);
+const split = (rs: LiveRun[]): string => `main thread ${fmt(median(rs.map((r) => r.mainPerM)))}, other threads ${fmt(median(rs.map((r) => r.othersPerM)))}`;
+console.log(`median split: softflowd ${split(results.softflowd)}; flowprobe ${split(results.flowprobe)}`);
 console.log(`RATIO live CPU per packet flowprobe/softflowd: ${(cpuB / cpuA).toFixed(2)}x (target <= 0.5x, with zero drops)`);
