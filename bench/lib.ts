@@ -11,15 +11,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { built } from '../bin/launch.js';
+import { builtEntry } from '../bin/launch.js';
+import { bundle } from '../bin/bundle.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const FLOWPROBE = path.join(ROOT, 'bin/flowprobe.js');
 /**
- * What bin/flowprobe.js runs once `npm run build` is current. The benchmarks build it and run it directly, so that
- * someone editing a source during a benchmark does not switch the remaining runs to tsx.
+ * What bin/flowprobe.js runs once `npm run build` is current: the bundle of the compiled modules (bin/bundle.js).
+ * The benchmarks build it and run it directly, so that someone editing a source during a benchmark does not switch
+ * the remaining runs to tsx.
  */
-export const FLOWPROBE_BUILD = path.join(ROOT, 'dist/src/cli/flowprobe.js');
+export const FLOWPROBE_BUILD = path.join(ROOT, 'dist/flowprobe.mjs');
 export const GENPCAP = path.resolve(ROOT, '../shared/tools/genpcap.py');
 export const CACHE = path.join(os.tmpdir(), 'flowprobe-bench');
 
@@ -56,8 +58,10 @@ export function buildDist(): string {
     const out = String((e as { stdout?: Buffer }).stdout ?? '').trim().split('\n')[0];
     console.log(`note: tsc reported type errors (the build is written anyway): ${out}`);
   }
+  // As `npm run build` does after tsc.
+  bundle(path.join(ROOT, 'dist/src/cli/flowprobe.js'), FLOWPROBE_BUILD);
   if (!fs.existsSync(FLOWPROBE_BUILD)) throw new Error(`the build did not produce ${FLOWPROBE_BUILD}`);
-  return built() ? 'the compiled build in dist/, current with the sources' : 'the compiled build in dist/';
+  return builtEntry('flowprobe') === FLOWPROBE_BUILD ? 'the compiled build in dist/, current with the sources' : 'the compiled build in dist/';
 }
 
 /** A genpcap.py capture, made once and kept in CACHE. */

@@ -14,7 +14,7 @@ export const VERSION: string = packageVersion();
 
 /** Prints one line naming what was wrong and exits non-zero: the user sees a message, never a stack trace. */
 export function fail(message: string, code = 1): never {
-  const prog = process.argv[1]?.split('/').pop()?.replace(/\.(js|ts)$/, '') ?? 'flowprobe';
+  const prog = process.argv[1]?.split('/').pop()?.replace(/\.(m?js|ts)$/, '') ?? 'flowprobe';
   process.stderr.write(`${prog}: ${message}\n`);
   process.exit(code);
 }
