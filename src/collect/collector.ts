@@ -86,6 +86,16 @@ export class Collector {
   /** Sessions evicted: their counters are folded into this, so totals stay right. */
   readonly evictedTotals = new ExporterCounters();
   private readonly saidFrom = new Set<string>();
+  /**
+   * The previous datagram's source and session: while they repeat, the session is already the most recently heard
+   * and needs no lookup (it cannot have been evicted, being the newest).
+   */
+  private lastAddress: string | null = null;
+  private lastSrc: ReturnType<typeof sourceAddress> = null;
+  private lastAccepted = false;
+  private lastSession: Session | null = null;
+  private lastPort = -1;
+  private lastDomain = -1;
 
   constructor(
     readonly cfg: CollectorConfig,
@@ -97,26 +107,48 @@ export class Collector {
 
   receive(buf: Uint8Array, address: string, port: number, nowMs: number): void {
     this.counters.datagrams++;
-    const src = sourceAddress(address);
+    // An exporter sends many datagrams in a row: its parsed address and --accept-from verdict are kept.
+    if (address !== this.lastAddress) {
+      this.lastAddress = address;
+      this.lastSrc = sourceAddress(address);
+      const src = this.lastSrc;
+      this.lastAccepted =
+        src !== null && (this.cfg.acceptFrom.length === 0 || this.cfg.acceptFrom.some((c) => inCidr(c, src.version, src.words)));
+      this.lastSession = null;
+    }
+    const src = this.lastSrc;
     if (src === null) return;
-    if (this.cfg.acceptFrom.length > 0 && !this.cfg.acceptFrom.some((c) => inCidr(c, src.version, src.words))) {
+    if (!this.lastAccepted) {
       this.counters.rejected++;
       this.sayOnce(`reject ${src.text}`, `datagrams from ${src.text} dropped: not in --accept-from (counted)`);
       return;
     }
-    const version = buf.byteLength >= 2 ? (buf[0] << 8) | buf[1] : -1;
+    const n = buf.byteLength;
+    const version = n >= 2 ? (buf[0] << 8) | buf[1] : -1;
     if (version !== 1 && version !== 5 && version !== 9 && version !== 10) {
       this.counters.unknownVersion++;
-      this.sayOnce(`version ${src.text}`, `${src.text}:${port}: datagram of ${buf.byteLength} bytes is not NetFlow v1/v5/v9 ` +
+      this.sayOnce(`version ${src.text}`, `${src.text}:${port}: datagram of ${n} bytes is not NetFlow v1/v5/v9 ` +
         `or IPFIX (version field ${version < 0 ? 'missing' : version}); such datagrams are counted`);
       return;
     }
-    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     // The domain: v9 source ID (RFC 3954 §5.1), IPFIX observation domain (RFC 7011 §3.1), v5 engine type/ID.
     let domain = 0;
-    if (version === 9 && buf.byteLength >= 20) domain = dv.getUint32(16);
-    else if (version === 10 && buf.byteLength >= 16) domain = dv.getUint32(12);
-    else if (version === 5 && buf.byteLength >= 22) domain = dv.getUint16(20);
+    if (version === 9 && n >= 20) domain = u32(buf, 16);
+    else if (version === 10 && n >= 16) domain = u32(buf, 12);
+    else if (version === 5 && n >= 22) domain = (buf[20] << 8) | buf[21];
+    let s = this.lastSession;
+    if (s === null || port !== this.lastPort || version !== s.version || domain !== this.lastDomain) {
+      s = this.session(src, port, version, domain);
+      // (With no room for even one session, the new one is evicted at once and must not be kept here.)
+      this.lastSession = this.cfg.maxSessions > 0 ? s : null;
+      this.lastPort = port;
+      this.lastDomain = domain;
+    }
+    s.process(buf, nowMs);
+  }
+
+  /** The session of an exporter, made if new, and moved to the most recently heard end. */
+  private session(src: { words: Uint32Array; version: 4 | 6; text: string }, port: number, version: number, domain: number): Session {
     const portPart = this.cfg.ignorePort ? '' : `:${port}`;
     const key = `${src.text}${portPart} ${version} ${domain}`;
     let s = this.sessions.get(key);
@@ -131,7 +163,7 @@ export class Collector {
       this.sessions.delete(key);
       this.sessions.set(key, s);
     }
-    s.process(buf, nowMs);
+    return s;
   }
 
   /** Expires held data in every session; call about once a second. */
@@ -158,6 +190,10 @@ export class Collector {
     this.saidFrom.add(kind);
     this.log(line);
   }
+}
+
+function u32(b: Uint8Array, off: number): number {
+  return ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
 }
 
 /** a += b for the numeric counters. */

@@ -158,6 +158,9 @@ export class Session implements SetVisitor {
   private curSecs = 0;
   private readonly flowSink: FlowSink;
   private readonly optionsCb: (o: OptionsRecord) => void;
+  /** From the configuration, read per flow. */
+  private readonly stamp: boolean;
+  private readonly maxFutureMs: number;
   /** Kinds of event already logged, so each is said once per session. */
   private readonly said = new Set<string>();
 
@@ -174,6 +177,8 @@ export class Session implements SetVisitor {
     private readonly out: SessionSink,
     private readonly log: (line: string) => void = () => undefined,
   ) {
+    this.stamp = cfg.stampExporter;
+    this.maxFutureMs = cfg.maxFutureMs;
     this.flowSink = { onFlow: (r) => this.deliver(r) };
     this.optionsCb = (o) => this.onOptions(o);
   }
@@ -369,8 +374,14 @@ export class Session implements SetVisitor {
       r.revPackets = Math.round(r.revPackets * k);
       r.revOctets = Math.round(r.revOctets * k);
     }
-    if (this.cfg.stampExporter) {
-      r.exporter.set(this.exporter.words);
+    if (this.stamp) {
+      // Word by word: TypedArray.prototype.set is a call into the runtime, per flow.
+      const w = this.exporter.words;
+      const x = r.exporter;
+      x[0] = w[0];
+      x[1] = w[1];
+      x[2] = w[2];
+      x[3] = w[3];
       r.exporterVersion = this.exporter.version;
     }
     this.counters.flows++;
@@ -378,7 +389,7 @@ export class Session implements SetVisitor {
     const end = recordMs(r, true);
     let faults = 0;
     if (end < start) faults |= TimeFault.END_BEFORE_START;
-    if (Math.max(start, end) > this.receivedMs + this.cfg.maxFutureMs) faults |= TimeFault.FUTURE;
+    if (Math.max(start, end) > this.receivedMs + this.maxFutureMs) faults |= TimeFault.FUTURE;
     if (faults === 0) {
       this.out.onFlow(r);
       return;

@@ -95,16 +95,18 @@ function buildTemplates(): Template[] {
 /** The normalized templates, IDs 256..267, written at the start of every file. */
 export const FILE_TEMPLATES: readonly Template[] = buildTemplates();
 
-/** Which of {@link FILE_TEMPLATES} carries this record without losing anything. */
+/**
+ * One generated writer per template, shared by every file (see src/wire/compiled.ts): a loop over the codecs cost
+ * most of the time of storing a flow.
+ */
+const FILE_WRITERS: readonly FlowRecordWriter[] = FILE_TEMPLATES.map(compileFlowWriter);
+
+/** Which of {@link FILE_TEMPLATES} carries this record without losing anything ({@link layoutIndex}, per flow). */
 export function fileTemplateIndex(r: FlowRecord): number {
-  const v6 = r.ipVersion === 6;
+  const extended = r.mplsDepth > 0 || r.revPackets !== 0 || r.revOctets !== 0 || r.revTcpFlags !== 0 || r.revTos !== 0;
   const nh = r.nextHop;
-  return layoutIndex({
-    v6,
-    nextHop6: !v6 && (nh[1] | nh[2] | nh[3]) !== 0,
-    exporter6: r.exporterVersion === 6,
-    extended: r.mplsDepth > 0 || r.revPackets !== 0 || r.revOctets !== 0 || r.revTcpFlags !== 0 || r.revTos !== 0,
-  });
+  const family = r.ipVersion === 6 ? 4 : (nh[1] | nh[2] | nh[3]) !== 0 ? 2 : 0;
+  return family + (r.exporterVersion === 6 ? 1 : 0) + (extended ? 6 : 0);
 }
 
 /** Bytes of the template set that opens each file. */
@@ -118,8 +120,6 @@ const TEMPLATE_SET_LENGTH = SET_HEADER_LENGTH + FILE_TEMPLATES.reduce((n, t) => 
 export class FileMessageBuilder {
   private readonly buf: Uint8Array;
   private readonly dv: DataView;
-  /** One generated writer per template: a loop over the codecs cost most of the time of storing a flow. */
-  private readonly writers: FlowRecordWriter[] = FILE_TEMPLATES.map(compileFlowWriter);
   /** Absolute times need no base; the codecs take one anyway. */
   private readonly tb = new TimeBase();
   private pos = 0;
@@ -166,7 +166,7 @@ export class FileMessageBuilder {
       this.closeSet();
       this.openSet(t.id);
     }
-    this.writers[k](this.dv, this.pos, r, this.tb);
+    FILE_WRITERS[k](this.dv, this.buf, this.pos, r, this.tb);
     this.pos += t.fixedLength;
     this.records++;
     return true;

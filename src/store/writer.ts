@@ -256,10 +256,27 @@ export class FlowFileWriter implements FlowFileSink {
 
   private finishMessage(file: OpenFile): void {
     const records = this.builder.records;
-    const msg = this.builder.finish().slice();
-    file.queue.push(msg);
+    let msg = this.builder.finish();
     file.records += records;
-    this.stats.heldBytes += msg.length;
+    // With nothing waiting before it, the message goes to the file from the builder's buffer; only what the disk
+    // does not take is copied and queued (and the drain that follows every call retries it and reports the error).
+    if (file.fd >= 0 && file.queue.length === 0 && this.files[0] === file && this.failing === null) {
+      let off = 0;
+      try {
+        while (off < msg.length) {
+          const n = writeSync(file.fd, msg, off, msg.length - off);
+          off += n;
+          file.bytes += n;
+          this.stats.bytes += n;
+        }
+        return;
+      } catch {
+        msg = msg.subarray(off);
+      }
+    }
+    const copy = msg.slice();
+    file.queue.push(copy);
+    this.stats.heldBytes += copy.length;
   }
 
   /** Writes queued messages in file order, and finishes closing files; stops at the first failure. */

@@ -75,13 +75,24 @@ function readExpr(off: string, len: number): string {
   }
 }
 
+/**
+ * DataView's setUint16(off, v) as byte stores into `b` (the same bytes): V8 left some DataView stores as calls into
+ * the runtime in these functions, typed-array element stores it does not. Both convert through ToUint32 and keep
+ * the low bits, so the bytes are the same for any number.
+ */
+function set16(off: string, v: string): string {
+  return `b[${off}] = ${v} >>> 8; b[${off} + 1] = ${v};`;
+}
+
 /** Writes `v` saturated into `len` bytes: what bytes.ts's writeUnsigned does. */
 function writeStmt(off: string, len: number, v: string): string {
   if (len === 8) return `{ let v = ${v}; if (!(v > 0)) v = 0; dv.setUint32(${off}, Math.floor(v / 4294967296)); dv.setUint32(${off} + 4, v % 4294967296); }`;
   const max = 2 ** (8 * len) - 1;
-  const set = len === 1 ? 'setUint8' : len === 2 ? 'setUint16' : len === 4 ? 'setUint32' : '';
-  if (set === '') return `writeUnsigned(dv, ${off}, ${len}, ${v});`;
-  return `{ const v = ${v}; dv.${set}(${off}, v > 0 ? (v > ${max} ? ${max} : v) : 0); }`;
+  const sat = `const v = ${v} > 0 ? (${v} > ${max} ? ${max} : ${v}) : 0;`;
+  if (len === 1) return `{ ${sat} b[${off}] = v; }`;
+  if (len === 2) return `{ ${sat} ${set16(off, 'v')} }`;
+  if (len === 4) return `{ ${sat} dv.setUint32(${off}, v); }`;
+  return `writeUnsigned(dv, ${off}, ${len}, ${v});`;
 }
 
 interface InlineText {
@@ -139,7 +150,7 @@ function buildInline(): Map<FieldCodec<FlowRecord>, InlineText> {
     });
   }
   for (const [id, hi, lo] of [[IE.sourceMacAddress, 'srcMacHi', 'srcMacLo'], [IE.destinationMacAddress, 'dstMacHi', 'dstMacLo']] as const) {
-    put(0, id, { enc: (off) => `dv.setUint16(${off}, r.${hi}); dv.setUint32(${off} + 2, r.${lo});` });
+    put(0, id, { enc: (off) => `{ const v = r.${hi}; ${set16(off, 'v')} } dv.setUint32(${off} + 2, r.${lo});` });
   }
   for (const [id, n] of [[IE.exporterIPv4Address, 1], [IE.exporterIPv6Address, 4]] as const) {
     put(0, id, {
@@ -232,14 +243,17 @@ export function compileFlowDecoder(t: Template): FlowSetDecoder {
   );
 }
 
-/** Writes one record of a fixed-length flow template at `p`, as its codecs' enc would, field after field. */
-export type FlowRecordWriter = (dv: DataView, p: number, r: FlowRecord, tb: TimeBase) => void;
+/**
+ * Writes one record of a fixed-length flow template at `p`, as its codecs' enc would, field after field; `b` and `dv`
+ * view the same bytes.
+ */
+export type FlowRecordWriter = (dv: DataView, b: Uint8Array, p: number, r: FlowRecord, tb: TimeBase) => void;
 
 export function compileFlowWriter(t: Template): FlowRecordWriter {
   if (t.options || t.fixedLength <= 0) throw new RangeError(`template ${t.id} has no fixed-length flow records`);
   const plan = t.flowPlan();
   if (plan.codecs.some((c) => c === undefined)) throw new RangeError(`template ${t.id} has a field no codec writes`);
-  return build<FlowRecordWriter>(plan, 'dv, p, r, tb', (fields) => fields, 'enc');
+  return build<FlowRecordWriter>(plan, 'dv, b, p, r, tb', (fields) => fields, 'enc');
 }
 
 /** Layouts compiled so far: exporters of one kind share templates, and a flow file reader meets the same ones. */

@@ -129,7 +129,7 @@ describe('compiled templates', () => {
           c!.enc(new DataView(a.buffer), off, plan.lens[j], r, tb);
           off += plan.lens[j];
         });
-        compileFlowWriter(t)(new DataView(b.buffer), 4, r, tb);
+        compileFlowWriter(t)(new DataView(b.buffer), b, 4, r, tb);
         expect(b).toEqual(a);
       }),
       suiteParams(400),
