@@ -15,7 +15,7 @@ import { WireError } from './errors.js';
 import { FLOW_CODECS, IE, PEN_REVERSE, ieKey, type FieldCodec } from './ie.js';
 import type { FlowRecord, FlowSink } from './record.js';
 import type { RecordPlan, SetResult, Template } from './template.js';
-import { NTP_UNIX_OFFSET, nsecToNtpFrac, setRecordMs, setRecordTime, type TimeBase } from './time.js';
+import { NTP_UNIX_OFFSET, mod32, nsecToNtpFrac, setRecordMs, setRecordTime, type TimeBase } from './time.js';
 
 /** Fields a template may have and still be compiled; larger (hostile or odd) ones keep the generic loop. */
 export const MAX_COMPILED_FIELDS = 128;
@@ -86,13 +86,29 @@ function set16(off: string, v: string): string {
 
 /** Writes `v` saturated into `len` bytes: what bytes.ts's writeUnsigned does. */
 function writeStmt(off: string, len: number, v: string): string {
-  if (len === 8) return `{ let v = ${v}; if (!(v > 0)) v = 0; dv.setUint32(${off}, Math.floor(v / 4294967296)); dv.setUint32(${off} + 4, v % 4294967296); }`;
+  // v % 2^32 as a subtraction (see setMs): the high word times 2^32 is exact, and so is what it leaves of v.
+  if (len === 8) {
+    return `{ let v = ${v}; if (!(v > 0)) v = 0; const h = Math.floor(v / 4294967296); dv.setUint32(${off}, h); dv.setUint32(${off} + 4, v - h * 4294967296); }`;
+  }
   const max = 2 ** (8 * len) - 1;
   const sat = `const v = ${v} > 0 ? (${v} > ${max} ? ${max} : ${v}) : 0;`;
   if (len === 1) return `{ ${sat} b[${off}] = v; }`;
   if (len === 2) return `{ ${sat} ${set16(off, 'v')} }`;
   if (len === 4) return `{ ${sat} dv.setUint32(${off}, v); }`;
   return `writeUnsigned(dv, ${off}, ${len}, ${v});`;
+}
+
+/**
+ * time.ts's setRecordMs for `ms`. V8 computes % on doubles with an x87 loop whose cost grows with the dividend (for
+ * milliseconds since 1970, it was most of the time decoding a record took); for whole milliseconds from 0 to 2^42
+ * (the year 2109) the quotient is exact and the remainder a subtraction. Anything else takes setRecordMs.
+ */
+function setMs(end: boolean, ms: string): string {
+  const [sec, nsec] = end ? ['endSec', 'endNsec'] : ['startSec', 'startNsec'];
+  return (
+    `{ const ms = ${ms}; if (ms >= 0 && ms <= 4398046511104 && ms === Math.floor(ms)) { const s = Math.floor(ms / 1000); ` +
+    `r.${sec} = s; r.${nsec} = (ms - s * 1000) * 1e6; } else setRecordMs(r, ${end}, ms); }`
+  );
 }
 
 interface InlineText {
@@ -133,13 +149,16 @@ function buildInline(): Map<FieldCodec<FlowRecord>, InlineText> {
     });
   }
   for (const [id, end] of [[IE.flowStartSysUpTime, false], [IE.flowEndSysUpTime, true]] as const) {
+    // TimeBase.uptimeToMs, with mod32 done without % for a difference of two 32-bit values (see setMs).
     put(0, id, {
       dec: (off, len) =>
-        `if (tb.uptimeZeroMs !== tb.uptimeZeroMs) tb.unresolved++; else setRecordMs(r, ${end}, tb.uptimeToMs(${readExpr(off, len)}));`,
+        `if (tb.uptimeZeroMs !== tb.uptimeZeroMs) tb.unresolved++; else { const d = tb.nowUptimeMs - ${readExpr(off, len)}; ` +
+        `const m = d > -4294967296 && d < 4294967296 ? (d < 0 ? d + 4294967296 : d) : mod32(d); ` +
+        `${setMs(end, 'tb.uptimeZeroMs + tb.nowUptimeMs - m')} }`,
     });
   }
   for (const [id, end] of [[IE.flowStartMilliseconds, false], [IE.flowEndMilliseconds, true]] as const) {
-    put(0, id, { dec: (off, len) => `setRecordMs(r, ${end}, ${readExpr(off, len)});` });
+    put(0, id, { dec: (off, len) => setMs(end, readExpr(off, len)) });
   }
   for (const [id, end] of [[IE.flowStartSeconds, false], [IE.flowEndSeconds, true]] as const) {
     put(0, id, { dec: (off, len) => `setRecordTime(r, ${end}, ${readExpr(off, len)}, 0);` });
@@ -167,7 +186,7 @@ function buildInline(): Map<FieldCodec<FlowRecord>, InlineText> {
 const INLINE = buildInline();
 
 /** What the generated functions may call: passed in as parameters, so the text names nothing global. */
-const HELPERS = { readUnsigned, writeUnsigned, setRecordMs, setRecordTime, nsecToNtpFrac } as const;
+const HELPERS = { readUnsigned, writeUnsigned, setRecordMs, setRecordTime, nsecToNtpFrac, mod32 } as const;
 
 /** FlowRecord.clear() as plain stores: typed-array fill() is a call into the runtime, dearer than the stores. */
 function clearText(): string {
