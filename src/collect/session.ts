@@ -5,7 +5,7 @@
  * counters that say what went wrong. Sockets and session tables are collector.ts's business; the decoding itself
  * is src/wire's.
  */
-import { compilable, flowDecoderFor, type FlowSetDecoder } from '../wire/compiled.js';
+import { compilable, decodeCompiledSet, flowDecoderFor, type FlowSetDecoder } from '../wire/compiled.js';
 import { WireError, wireErrorName } from '../wire/errors.js';
 import { OptionsRecord } from '../wire/ie.js';
 import { IPFIX_HEADER_LENGTH, IpfixHeader, readIpfixHeader } from '../wire/ipfix.js';
@@ -348,7 +348,7 @@ export class Session implements SetVisitor {
       if (slot.decoder === null && ++slot.sets > COMPILE_AFTER_SETS && compilable(t)) slot.decoder = flowDecoderFor(t);
       e =
         slot.decoder !== null
-          ? slot.decoder(dv, start, end, this.tb, this.rec, this.flowSink, res)
+          ? decodeCompiledSet(slot.decoder, dv, start, end, this.tb, this.rec, this.flowSink, res)
           : decodeFlowSet(dv, start, end, t, this.tb, this.rec, this.flowSink, res);
       if (counted) this.msgFlows += res.records;
     }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FILE_TEMPLATES } from '../../src/store/format.js';
-import { MAX_COMPILED_FIELDS, compilable, compileFlowDecoder, compileFlowWriter } from '../../src/wire/compiled.js';
+import { MAX_COMPILED_FIELDS, compilable, compileFlowDecoder, compileFlowWriter, decodeCompiledSet } from '../../src/wire/compiled.js';
 import { WireError } from '../../src/wire/errors.js';
 import { FLOW_CODECS, VARLEN } from '../../src/wire/ie.js';
 import { FlowRecord } from '../../src/wire/record.js';
@@ -47,7 +47,7 @@ function both(t: Template, body: Uint8Array, tbSetup: (tb: TimeBase) => void) {
     return { e, records: res.records, error: res.error, out, unresolved: tb.unresolved };
   };
   const generic = run((tb, rec, sink, res) => decodeFlowSet(dv, 0, body.length, t, tb, rec, sink, res));
-  const compiled = run((tb, rec, sink, res) => compileFlowDecoder(t)(dv, 0, body.length, tb, rec, sink, res));
+  const compiled = run((tb, rec, sink, res) => decodeCompiledSet(compileFlowDecoder(t), dv, 0, body.length, tb, rec, sink, res));
   return { generic, compiled };
 }
 
@@ -145,7 +145,9 @@ describe('compiled templates', () => {
     expect(() => compileFlowDecoder(new Template(10, 256, many))).toThrow(RangeError);
     const res = new SetResult();
     const d = compileFlowDecoder(new Template(9, 256, [{ pen: 0, id: 2, length: 4 }]));
-    expect(d(new DataView(new ArrayBuffer(3)), 0, 3, new TimeBase(), new FlowRecord(), { onFlow: () => undefined }, res)).toBe(WireError.OK);
+    expect(decodeCompiledSet(d, new DataView(new ArrayBuffer(3)), 0, 3, new TimeBase(), new FlowRecord(), { onFlow: () => undefined }, res)).toBe(
+      WireError.OK,
+    );
     expect(res.records).toBe(0);
   });
 });
