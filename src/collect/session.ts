@@ -256,21 +256,19 @@ export class Session implements SetVisitor {
     const c = this.counters;
     c.templates++;
     const old = this.templates.get(t.id);
-    const slot: TemplateSlot = { session: this, t, sets: 0, decoder: null };
+    // A refresh (the same layout again, every few datagrams from most exporters) keeps its slot, with the template's
+    // compiled plans and decoder; it only moves to the newest end of both orders, as a new definition would.
+    let slot: TemplateSlot = { session: this, t, sets: 0, decoder: null };
     if (old !== undefined) {
       // RFC 7011 §8.1 / RFC 3954 §5.2: a new definition of an ID replaces the old one.
-      if (!old.t.sameLayout(t)) c.templatesRedefined++;
-      else {
-        // A refresh keeps what its predecessor learnt.
-        slot.sets = old.sets;
-        slot.decoder = old.decoder;
-      }
+      if (old.t.sameLayout(t)) slot = old;
+      else c.templatesRedefined++;
       this.forget(old);
       this.templates.delete(t.id);
     }
     this.templates.set(t.id, slot);
     this.budget.lru.set(slot, true);
-    this.budget.templateFields += t.fields.length;
+    this.budget.templateFields += slot.t.fields.length;
     this.enforceTemplateBounds(slot);
     if (this.pending.length > 0) this.replay(slot);
   }
