@@ -10,7 +10,18 @@ import { WireError, wireErrorName } from '../wire/errors.js';
 import { OptionsRecord } from '../wire/ie.js';
 import { IPFIX_HEADER_LENGTH, IpfixHeader, readIpfixHeader } from '../wire/ipfix.js';
 import { FlowRecord, type FlowSink } from '../wire/record.js';
-import { IPFIX, SetResult, Template, V9, decodeFlowSet, decodeOptionsSet, walkSets, type SetVisitor } from '../wire/template.js';
+import {
+  IPFIX,
+  SetResult,
+  Template,
+  V9,
+  decodeFlowSet,
+  decodeOptionsSet,
+  parseTemplateSet,
+  walkSets,
+  type Flavor,
+  type SetVisitor,
+} from '../wire/template.js';
 import { TimeBase, mod32, recordMs } from '../wire/time.js';
 import { V5Header, decodeV5 } from '../wire/v5.js';
 import { V9_HEADER_LENGTH, V9Header, readV9Header } from '../wire/v9.js';
@@ -75,6 +86,15 @@ interface TemplateSlot {
  * or two.
  */
 const COMPILE_AFTER_SETS = 2;
+
+/** A template set as last received, and the templates it defined (see Session.templateSet). */
+interface KnownSet {
+  bytes: Uint8Array;
+  templates: Template[];
+}
+
+/** Template sets longer than this are parsed every time: what a session keeps of them stays small. */
+const MAX_KNOWN_SET_BYTES = 2048;
 
 /** A data set kept until its template arrives, with what is needed to decode it as if on time. */
 interface Pending {
@@ -158,6 +178,9 @@ export class Session implements SetVisitor {
   private curSecs = 0;
   private readonly flowSink: FlowSink;
   private readonly optionsCb: (o: OptionsRecord) => void;
+  /** The last template set and options template set, and the templates being collected from a parse. */
+  private knownSets: [KnownSet | null, KnownSet | null] = [null, null];
+  private parsed: Template[] | null = null;
   /** From the configuration, read per flow. */
   private readonly stamp: boolean;
   private readonly maxFutureMs: number;
@@ -252,7 +275,42 @@ export class Session implements SetVisitor {
   // ---------------------------------------------------------------------------------------------------------
   // SetVisitor: called by the set walk in wire order.
 
+  /**
+   * Exporters resend their template sets every few datagrams, byte for byte: a set equal to the last one of its kind
+   * defines the same templates again, so they are refreshed without parsing. Only sets that parsed cleanly and
+   * withdrew nothing are kept, so replaying one has exactly the effects parsing it had.
+   */
+  templateSet(f: Flavor, dv: DataView, start: number, end: number, options: boolean): number {
+    const k = options ? 1 : 0;
+    const known = this.knownSets[k];
+    const n = end - start;
+    if (known !== null && known.bytes.length === n) {
+      const b = known.bytes;
+      let i = 0;
+      while (i < n && b[i] === dv.getUint8(start + i)) i++;
+      if (i === n) {
+        for (const t of known.templates) this.onTemplate(t);
+        return WireError.OK;
+      }
+    }
+    this.knownSets[k] = null;
+    const parsed: Template[] = [];
+    this.parsed = parsed;
+    const withdrawn = this.counters.templatesWithdrawn;
+    let e: number;
+    try {
+      e = parseTemplateSet(f, dv, start, end, options, this);
+    } finally {
+      this.parsed = null;
+    }
+    if (e === WireError.OK && n <= MAX_KNOWN_SET_BYTES && parsed.length > 0 && this.counters.templatesWithdrawn === withdrawn) {
+      this.knownSets[k] = { bytes: new Uint8Array(dv.buffer, dv.byteOffset + start, n).slice(), templates: parsed };
+    }
+    return e;
+  }
+
   onTemplate(t: Template): void {
+    this.parsed?.push(t);
     const c = this.counters;
     c.templates++;
     const old = this.templates.get(t.id);

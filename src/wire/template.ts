@@ -230,6 +230,12 @@ export interface SetVisitor {
   onDataSet(setId: number, dv: DataView, start: number, end: number): void;
   /** Something malformed at byte `offset`; the walk goes on where it can. */
   onError(code: number, offset: number): void;
+  /**
+   * Optional: takes a template set body [start, end) in place of {@link parseTemplateSet} (which it calls for what
+   * it has not seen before: a receiver need not parse again the same set an exporter resends every few datagrams).
+   * Returns what parseTemplateSet would.
+   */
+  templateSet?(f: Flavor, dv: DataView, start: number, end: number, options: boolean): number;
 }
 
 /**
@@ -332,7 +338,11 @@ export function walkSets(f: Flavor, dv: DataView, start: number, end: number, v:
     const bodyStart = off + 4;
     const bodyEnd = off + len;
     if (id === f.templateSetId || id === f.optionsSetId) {
-      const e = parseTemplateSet(f, dv, bodyStart, bodyEnd, id === f.optionsSetId, v);
+      const options = id === f.optionsSetId;
+      const e =
+        v.templateSet !== undefined
+          ? v.templateSet(f, dv, bodyStart, bodyEnd, options)
+          : parseTemplateSet(f, dv, bodyStart, bodyEnd, options, v);
       if (e !== WireError.OK) v.onError(e, off);
     } else if (id >= MIN_DATA_SET_ID) {
       v.onDataSet(id, dv, bodyStart, bodyEnd);

@@ -113,6 +113,43 @@ describe('data before its template', () => {
 });
 
 describe('templates in wire order', () => {
+  it('a template set resent byte for byte has exactly the effects of parsing it again', () => {
+    const a = layoutA(10, 300);
+    const b = layoutB(10, 301);
+    const opt = samplingOptionsTemplate(400);
+    const o = new OptionsRecord();
+    o.samplingPacketInterval = 1;
+    o.samplingPacketSpace = 9;
+    const same = templateSet(IPFIX, [a, b]);
+    const messages = [
+      [same, templateSet(IPFIX, [opt], true), optionsDataSet(opt, o), dataSet(a, [flow(1)]), dataSet(b, [flow(2)])],
+      [same, dataSet(a, [flow(3), flow(4)]), dataSet(b, [flow(5)])],
+      [same, templateSet(IPFIX, [opt], true), dataSet(a, [flow(6)]), dataSet(b, [flow(7)])],
+      // A withdrawal between two equal sets: the second defines 300 again.
+      [withdrawalSet([300]), dataSet(a, [flow(8)]), same, dataSet(a, [flow(9)])],
+      // A redefinition (other bytes), then the first set again: each takes effect for the data after it.
+      [templateSet(IPFIX, [layoutB(10, 300), b]), dataSet(a, [flow(10)]), same, dataSet(a, [flow(11)])],
+      [same, same, dataSet(a, [flow(12)]), dataSet(b, [flow(13)])],
+    ];
+    const run = (parseEveryTime: boolean) => {
+      const m = mk();
+      // Without the session's own templateSet, the walk parses every set (the reference behaviour).
+      if (parseEveryTime) Object.defineProperty(m.s, 'templateSet', { value: undefined });
+      let seq = 0;
+      for (const sets of messages) {
+        m.s.process(ipfixMessage(seq, sets), NOW);
+        seq += 10;
+      }
+      return { flows: m.flows.map((r) => [r.src[0], r.dst[0], r.packets, r.octets]), counters: m.s.counters, templates: m.s.templateCount };
+    };
+    const cached = run(false);
+    expect(cached).toEqual(run(true));
+    expect(cached.counters.templates).toBe(18);
+    expect(cached.counters.templatesRedefined).toBe(2);
+    expect(cached.flows).toHaveLength(13);
+    expect(cached.flows[0][2]).toBe(flow(1).packets * 10);
+  });
+
   it('define, data, withdraw, data: the first set is decoded, the second waits for the next definition', () => {
     const { s, flows } = mk();
     const a = layoutA(10, 300);
