@@ -446,10 +446,15 @@ export class Session implements SetVisitor {
     let faults = 0;
     if (end < start) faults |= TimeFault.END_BEFORE_START;
     if (Math.max(start, end) > this.receivedMs + this.maxFutureMs) faults |= TimeFault.FUTURE;
-    if (faults === 0) {
-      this.out.onFlow(r);
-      return;
-    }
+    if (faults === 0) this.out.onFlow(r);
+    else this.suspect(r, faults);
+  }
+
+  /**
+   * Apart from deliver, so that V8 compiles deliver before the first suspect flow without bailing out on it (code
+   * never run has no type feedback; a call to it needs none).
+   */
+  private suspect(r: FlowRecord, faults: number): void {
     const c = this.counters;
     if (faults & TimeFault.FUTURE) c.futureTimes++;
     if (faults & TimeFault.END_BEFORE_START) c.endBeforeStart++;

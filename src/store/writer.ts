@@ -146,34 +146,49 @@ export class FlowFileWriter implements FlowFileSink {
     if (this.keepEmpty) this.startSlot(this.now());
   }
 
+  // onFlow runs per flow; what happens once per message, slot or episode is in methods of its own, so that V8
+  // compiles onFlow before those paths have run without bailing out on them later (a call needs no type feedback).
   onFlow(rec: FlowRecord): void {
     if (this.closed) return;
     const now = this.now();
-    if (now >= this.slotEnd || this.files.length === 0 || this.files[this.files.length - 1].closing) {
-      if (now >= this.slotEnd) this.endSlot();
-      this.startSlot(now);
-      // The file of the slot that just ended goes into place now, not at the next tick.
-      this.drain();
-    }
+    if (now >= this.slotEnd || this.files.length === 0 || this.files[this.files.length - 1].closing) this.nextSlot(now);
     if (this.stats.heldBytes + this.builder.length >= this.maxBuffer) {
-      this.stats.dropped++;
-      if (!this.dropping) {
-        this.dropping = true;
-        this.log(`${this.dir}: ${this.maxBuffer} bytes of flows are waiting for the disk; dropping new flows (counted) until it takes them`);
-      }
+      this.drop();
       return;
     }
     const file = this.files[this.files.length - 1];
-    if (!this.builder.open) this.builder.begin(Math.floor(now / 1000), file.records, file.records === 0 && file.bytes === 0 && file.queue.length === 0);
-    if (!this.builder.add(rec)) {
-      this.finishMessage(file);
-      this.drain();
-      this.builder.begin(Math.floor(now / 1000), file.records, false);
-      this.builder.add(rec);
-    }
+    if (!this.builder.open) this.beginMessage(file, now);
+    if (!this.builder.add(rec)) this.nextMessage(file, now, rec);
     file.packets += rec.packets;
     file.octets += rec.octets;
     this.stats.records++;
+  }
+
+  private nextSlot(now: number): void {
+    if (now >= this.slotEnd) this.endSlot();
+    this.startSlot(now);
+    // The file of the slot that just ended goes into place now, not at the next tick.
+    this.drain();
+  }
+
+  private drop(): void {
+    this.stats.dropped++;
+    if (!this.dropping) {
+      this.dropping = true;
+      this.log(`${this.dir}: ${this.maxBuffer} bytes of flows are waiting for the disk; dropping new flows (counted) until it takes them`);
+    }
+  }
+
+  private beginMessage(file: OpenFile, now: number): void {
+    this.builder.begin(Math.floor(now / 1000), file.records, file.records === 0 && file.bytes === 0 && file.queue.length === 0);
+  }
+
+  /** The message is full: it goes to the file, and `rec` starts the next one. */
+  private nextMessage(file: OpenFile, now: number, rec: FlowRecord): void {
+    this.finishMessage(file);
+    this.drain();
+    this.builder.begin(Math.floor(now / 1000), file.records, false);
+    this.builder.add(rec);
   }
 
   tick(): void {

@@ -149,11 +149,13 @@ function buildInline(): Map<FieldCodec<FlowRecord>, InlineText> {
     });
   }
   for (const [id, end] of [[IE.flowStartSysUpTime, false], [IE.flowEndSysUpTime, true]] as const) {
-    // TimeBase.uptimeToMs, with mod32 done without % for a difference of two 32-bit values (see setMs).
+    // TimeBase.uptimeToMs, without mod32's % for the difference of two 32-bit values (see setMs). The addition is
+    // made for either sign, so the compiled code has run it (code never run has no type feedback, and bails out when
+    // first reached); it differs from mod32 only for d = -0, and not in the sum, which cannot be -0.
     put(0, id, {
       dec: (off, len) =>
         `if (tb.uptimeZeroMs !== tb.uptimeZeroMs) tb.unresolved++; else { const d = tb.nowUptimeMs - ${readExpr(off, len)}; ` +
-        `const m = d > -4294967296 && d < 4294967296 ? (d < 0 ? d + 4294967296 : d) : mod32(d); ` +
+        `const m = d > -4294967296 && d < 4294967296 ? d + (d < 0 ? 4294967296 : 0) : mod32(d); ` +
         `${setMs(end, 'tb.uptimeZeroMs + tb.nowUptimeMs - m')} }`,
     });
   }
