@@ -50,11 +50,8 @@ export class ExpiryWheel {
   private flows = new Int32Array(0);
   private ats = new Uint32Array(0);
   private work = new Uint32Array(0);
-  /** Flows per second over the gathered span, for countUpTo (kept zeroed between uses). */
+  /** Flows per second over the gathered span, for countSeconds (kept zeroed between uses). */
   private readonly histogram = new Uint32Array(HISTOGRAM);
-  /** spanOf's smallest second, and the flows countUpTo found before its result. */
-  private lowest = 0;
-  private below = 0;
 
   /**
    * `store` is where the expiry seconds live (default: an array of the wheel's own, one word per flow). The
@@ -225,15 +222,21 @@ export class ExpiryWheel {
     if (list < SLOTS) {
       // A slot holds one second.
       at = this.ats[0]!;
-    } else if (this.spanOf(m) < HISTOGRAM) {
-      // The seconds span a short stretch (one capture's worth of a long timeout): counting them finds the k-th
-      // smallest in one pass, where selection reorders the whole array several times.
-      at = this.countUpTo(m, k);
-      need = k - this.below;
     } else {
-      this.work.set(this.ats.subarray(0, m));
-      at = select(this.work, m, k - 1);
-      need = k - this.countBefore(m, at);
+      const lowest = this.lowestGathered(m);
+      if (this.highestGathered(m) - lowest < HISTOGRAM) {
+        // The seconds span a short stretch (one capture's worth of a long timeout): counting the flows of each
+        // finds the k-th smallest in one pass, where selection reorders the whole array several times.
+        this.countSeconds(m, lowest);
+        const s = this.kthSecond(k);
+        need = k - this.countedBefore(s);
+        this.histogram.fill(0);
+        at = lowest + s;
+      } else {
+        this.work.set(this.ats.subarray(0, m));
+        at = select(this.work, m, k - 1);
+        need = k - this.countBefore(m, at);
+      }
     }
     // Sequence numbers are unique, so the need-th smallest among the flows expiring at `at` is a threshold.
     const j = this.seqsAt(m, at, seq);
@@ -272,36 +275,46 @@ export class ExpiryWheel {
     }
   }
 
-  /** The largest gathered second minus the smallest, which goes to `lowest`. */
-  private spanOf(m: number): number {
+  // The loops below each have a method of their own that ends with the loop (see takeSoonestOf): code after a
+  // loop that V8 compiles on the fly has no type feedback the first time, and the compiled loop, kept for the
+  // next call, then bailed out there on every maxflows check.
+
+  private lowestGathered(m: number): number {
     const ats = this.ats;
     let min = ats[0]!;
-    let max = min;
-    for (let x = 1; x < m; x++) {
-      const t = ats[x]!;
-      if (t < min) min = t;
-      else if (t > max) max = t;
-    }
-    this.lowest = min;
-    return max - min;
+    for (let x = 1; x < m; x++) if (ats[x]! < min) min = ats[x]!;
+    return min;
   }
 
-  /**
-   * The k-th smallest gathered second (1 <= k <= m), by counting each second's flows from `lowest` (spanOf first,
-   * and the span below HISTOGRAM); sets `below` to the number of flows before it.
-   */
-  private countUpTo(m: number, k: number): number {
-    const min = this.lowest;
+  private highestGathered(m: number): number {
+    const ats = this.ats;
+    let max = ats[0]!;
+    for (let x = 1; x < m; x++) if (ats[x]! > max) max = ats[x]!;
+    return max;
+  }
+
+  /** Counts the gathered flows of each second from `lowest` into the histogram (their span below HISTOGRAM). */
+  private countSeconds(m: number, lowest: number): void {
     const hist = this.histogram;
     const ats = this.ats;
-    for (let x = 0; x < m; x++) hist[ats[x]! - min]!++;
+    for (let x = 0; x < m; x++) hist[ats[x]! - lowest]!++;
+  }
+
+  /** The histogram's index of the k-th smallest counted second (1 <= k <= the flows counted). */
+  private kthSecond(k: number): number {
+    const hist = this.histogram;
     let acc = 0;
     let s = 0;
     while (acc + hist[s]! < k) acc += hist[s++]!;
-    this.below = acc;
-    // Zeroed again for the next use: the seconds past s may hold counts too.
-    hist.fill(0);
-    return min + s;
+    return s;
+  }
+
+  /** The flows counted before histogram index s. */
+  private countedBefore(s: number): number {
+    const hist = this.histogram;
+    let acc = 0;
+    for (let i = 0; i < s; i++) acc += hist[i]!;
+    return acc;
   }
 
   private countBefore(m: number, at: number): number {
