@@ -471,7 +471,10 @@ export class FlowTable {
     const sec = v.tsSec;
     const nsec = v.tsNsec;
     const len = this.linkOctets ? v.linkOctets : v.ipLen;
-    if (sec > this.clockSec) this.clockSec = sec;
+    // Stored on every packet, not only when the second moves: V8 compiles this function before the capture's
+    // first second has passed, and a store it never saw made it throw the compiled code away there and compile
+    // it again (--trace-deopt).
+    this.clockSec = sec > this.clockSec ? sec : this.clockSec;
     let f = this.find(h);
     if (f !== EMPTY) {
       const b = f << ROW_SHIFT;
