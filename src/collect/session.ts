@@ -450,10 +450,7 @@ export class Session implements SetVisitor {
     else this.suspect(r, faults);
   }
 
-  /**
-   * Apart from deliver, so that V8 compiles deliver before the first suspect flow without bailing out on it (code
-   * never run has no type feedback; a call to it needs none).
-   */
+  /** Apart from deliver, which runs per flow: this runs for few, and out of its way keeps deliver's code small. */
   private suspect(r: FlowRecord, faults: number): void {
     const c = this.counters;
     if (faults & TimeFault.FUTURE) c.futureTimes++;

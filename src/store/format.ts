@@ -101,7 +101,7 @@ export const FILE_TEMPLATES: readonly Template[] = buildTemplates();
  */
 const FILE_WRITERS: readonly FlowRecordWriter[] = FILE_TEMPLATES.map(compileFlowWriter);
 
-/** Which of {@link FILE_TEMPLATES} carries this record without losing anything ({@link layoutIndex}, per flow). */
+/** Which of {@link FILE_TEMPLATES} carries this record without losing anything: layoutIndex without a Layout per flow. */
 export function fileTemplateIndex(r: FlowRecord): number {
   const extended = r.mplsDepth > 0 || r.revPackets !== 0 || r.revOctets !== 0 || r.revTcpFlags !== 0 || r.revTos !== 0;
   const nh = r.nextHop;

@@ -146,8 +146,8 @@ export class FlowFileWriter implements FlowFileSink {
     if (this.keepEmpty) this.startSlot(this.now());
   }
 
-  // onFlow runs per flow; what happens once per message, slot or episode is in methods of its own, so that V8
-  // compiles onFlow before those paths have run without bailing out on them later (a call needs no type feedback).
+  // onFlow runs per flow; what happens once per message, slot or episode is in methods of its own, which keeps the
+  // code V8 compiles for onFlow (and recompiles when a path runs for the first time) small.
   onFlow(rec: FlowRecord): void {
     if (this.closed) return;
     const now = this.now();
