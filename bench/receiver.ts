@@ -87,16 +87,19 @@ async function once(rx: Receiver, version: number): Promise<Result> {
     const p = await run(process.execPath, probe(port, version));
     if (p.code !== 0) throw new Error(`flowprobe exited ${p.code}: ${p.stderr.trim()}`);
     const sent = /Flows exported: (\d+) records in (\d+) datagrams/.exec(p.stdout);
-    // Done when the socket is empty and the receiver has used no CPU for half a second (bounded).
-    let last = -1;
+    // Done when the socket is empty and the receiver has used no CPU for half a second (bounded). The last flow was
+    // stored by the last poll that saw its CPU time move: polls 20 ms apart place that within 20 ms (250 ms apart,
+    // a receiver still busy a few ms after the exporter's exit lost a quarter of a second).
+    let last = procCpuSeconds(pid)!;
     let t1 = performance.now();
-    for (let i = 0; i < 240; i++) {
+    for (let i = 0; i < 3000; i++) {
+      await sleep(20);
       const s = socketState(port);
       const c = procCpuSeconds(pid)!;
-      if (s && s.queue === 0 && c === last) break;
-      if (c !== last) t1 = performance.now();
+      const now = performance.now();
+      if (c !== last) t1 = now;
+      else if (s && s.queue === 0 && now - t1 >= 500) break;
       last = c;
-      await sleep(250);
     }
     const cpu = procCpuSeconds(pid)! - cpu0;
     const dropped = socketState(port)?.drops ?? NaN;
