@@ -281,8 +281,7 @@ export class Session implements SetVisitor {
    * withdrew nothing are kept, so replaying one has exactly the effects parsing it had.
    */
   templateSet(f: Flavor, dv: DataView, start: number, end: number, options: boolean): number {
-    const k = options ? 1 : 0;
-    const known = this.knownSets[k];
+    const known = this.knownSets[options ? 1 : 0];
     const n = end - start;
     if (known !== null && known.bytes.length === n) {
       const b = known.bytes;
@@ -293,6 +292,13 @@ export class Session implements SetVisitor {
         return WireError.OK;
       }
     }
+    return this.parseSet(f, dv, start, end, options);
+  }
+
+  /** A set not seen just before: parsed, and kept if it can be replayed. Apart, so templateSet stays small to compile. */
+  private parseSet(f: Flavor, dv: DataView, start: number, end: number, options: boolean): number {
+    const k = options ? 1 : 0;
+    const n = end - start;
     this.knownSets[k] = null;
     const parsed: Template[] = [];
     this.parsed = parsed;
