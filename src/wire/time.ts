@@ -120,6 +120,9 @@ export class TimeBase {
 
   /** 32-bit sysUpTime value of an absolute time, relative to {@link uptimeZeroMs}. */
   msToUptime(ms: number): number {
-    return mod32(ms - this.uptimeZeroMs);
+    // The exporter keeps its times within 2^32 ms of the base (exporter.ts), so % (a call into a remainder
+    // loop for doubles) is for the rest only.
+    const d = ms - this.uptimeZeroMs;
+    return d >= 0 && d < TWO32 ? d : mod32(d);
   }
 }
