@@ -215,6 +215,6 @@ export function countersLine(name: string, c: ExporterCounters, templates?: numb
     `evicted ${c.templatesEvicted}), before template ${c.unknownTemplateSets} (replayed ${c.replayedSets}, ` +
     `expired ${c.expiredSets}, dropped ${c.droppedSets}), sampling ${c.announcedSampling || 'none announced'}, ` +
     `impossible times ${c.futureTimes + c.endBeforeStart} (future ${c.futureTimes}, end<start ${c.endBeforeStart}), ` +
-    `unplaced times ${c.unresolvedTimes}`
+    `unplaced times ${c.unresolvedTimes}, sets without a whole record ${c.emptySets}`
   );
 }

@@ -139,6 +139,11 @@ export class ExporterCounters {
   futureTimes = 0;
   endBeforeStart = 0;
   unresolvedTimes = 0;
+  /**
+   * Data sets holding no whole record of their template: what is there reads as padding (RFC 7011 §3.3.1), but
+   * an exporter whose data does not match the template it announced looks exactly like this.
+   */
+  emptySets = 0;
 }
 
 const TWO31 = 2 ** 31;
@@ -417,6 +422,15 @@ export class Session implements SetVisitor {
     if (counted) this.msgAll += res.records;
     this.counters.unresolvedTimes += this.tb.unresolved - before;
     if (e !== WireError.OK) this.onError(e, start);
+    else if (res.records === 0) this.onEmptySet(t.id, end - start);
+  }
+
+  private onEmptySet(templateId: number, bytes: number): void {
+    this.counters.emptySets++;
+    this.say(
+      'empty',
+      `${this.name}: a data set of template ${templateId} holds no whole record (${bytes} bytes); counted, further ones are only counted`,
+    );
   }
 
   private onOptions(o: OptionsRecord): void {

@@ -388,6 +388,25 @@ describe('malformed input', () => {
     expect(s.counters.errors.get('SHORT_HEADER')).toBe(1);
   });
 
+  it('a data set too short for one record of its template is counted and said once; padding after records is not', () => {
+    const { s, flows, logs } = mk();
+    const t = layoutA(10, 300);
+    // Set 300 with a 4-byte body: shorter than any layout A record (it carries two IPv4 addresses).
+    const short = new Uint8Array([0x01, 0x2c, 0, 8, 0, 0, 0, 0]);
+    s.process(ipfixMessage(0, [templateSet(IPFIX, [t]), short, dataSet(t, [flow(1)]), short]), NOW);
+    expect(srcs(flows)).toEqual([1]);
+    expect(s.counters.emptySets).toBe(2);
+    expect(s.counters.malformed).toBe(0);
+    expect(logs.filter((l) => /holds no whole record/.test(l))).toEqual([
+      'test: a data set of template 300 holds no whole record (4 bytes); counted, further ones are only counted',
+    ]);
+    // Whole records followed by padding: nothing to count.
+    const padded = dataSet(t, [flow(2)]);
+    s.process(ipfixMessage(1, [padded]), NOW);
+    expect(srcs(flows)).toEqual([1, 2]);
+    expect(s.counters.emptySets).toBe(2);
+  });
+
   it('survives every truncation and thousands of random mutations of real messages', () => {
     const { s } = mk();
     const t = layoutA(10, 300);
