@@ -152,10 +152,10 @@ const MAX_U32 = 0xffffffff;
 /** Per-flow bytes allocated up front at most this large (virtual: resident only where flows have been). */
 const PREALLOCATE_BYTES = 1 << 30;
 /**
- * Bytes per flow of the arrays sized by capacity: row, firstNs, seq, wheel links, free list, scan output, IPv6
- * extension slot and its free list.
+ * Bytes per flow of the arrays sized by capacity: row, firstNs, seq, wheel links, free list, scan output, eviction
+ * marks, IPv6 extension slot and its free list.
  */
-const BYTES_PER_FLOW = ROW * 4 + 8 + 4 + 8 + 4 + 4 + EXT * 4 + 4;
+const BYTES_PER_FLOW = ROW * 4 + 8 + 4 + 8 + 4 + 4 + 1 + EXT * 4 + 4;
 /** The scratch key: meta, ports, up to 8 address words, VLAN word, 3 MAC words, MPLS labels. */
 const KEY_WORDS = 2 + 8 + 1 + 3 + MAX_MPLS_LABELS;
 
@@ -172,6 +172,8 @@ const END_REASONS: Readonly<Uint8Array> = END_REASON;
 const LIMIT: number = OVERBYTES_LIMIT;
 
 const EMPTY = -1;
+/** Evicted flows at least this many are finished in index order (sortOut). */
+const SORT_EVICTED = 256;
 const DEFAULT_MAX_FLOWS = 8192;
 const DEFAULT_INITIAL = 1024;
 const MIN_INDEX = 16;
@@ -243,6 +245,8 @@ export class FlowTable {
   private readonly wheel: ExpiryWheel;
   /** Flows taken off the wheel by a scan or eviction. */
   private out: Int32Array = new Int32Array(0);
+  /** One byte per flow for sortOut, zero between uses. */
+  private marks: Uint8Array = new Uint8Array(0);
 
   // The key of the packet being processed (see KEY_WORDS), and what buildKey derived.
   private readonly key = new Uint32Array(KEY_WORDS);
@@ -788,8 +792,30 @@ export class FlowTable {
 
   private evict(k: number): number {
     const n = this.wheel.collectSoonest(k, this.seq, this.out, 0);
-    for (let i = 0; i < n; i++) this.finish(this.out[i]!, R_MAXFLOWS);
+    if (n >= SORT_EVICTED) this.sortOut(n);
+    this.finishOut(n);
     return n;
+  }
+
+  private finishOut(n: number): void {
+    for (let i = 0; i < n; i++) this.finish(this.out[i]!, R_MAXFLOWS);
+  }
+
+  /**
+   * Puts out[0..n) in index order: the wheel hands them over in list order, scattered over the rows, and finishing
+   * them in row order reads memory ahead instead of missing the cache on most flows.
+   */
+  private sortOut(n: number): void {
+    const mark = this.marks;
+    const out = this.out;
+    for (let i = 0; i < n; i++) mark[out[i]!] = 1;
+    let j = 0;
+    const high = this.high;
+    for (let f = 0; j < n && f < high; f++) {
+      if (mark[f] === 0) continue;
+      mark[f] = 0;
+      out[j++] = f;
+    }
   }
 
   /** Removes flow f, accounts it and hands its records to the sink. */
@@ -1045,6 +1071,7 @@ export class FlowTable {
     this.ext = carry(this.ext, new Uint32Array(cap * EXT));
     this.extFree = carry(this.extFree, new Int32Array(cap));
     this.out = new Int32Array(cap);
+    this.marks = new Uint8Array(cap);
     this.wheel.grow(cap, this.rows);
     this.capacity = cap;
   }

@@ -5,12 +5,19 @@
  * Every filed flow sits in exactly one doubly linked list:
  *  - a slot `s & MASK` for expiry seconds s in [base, base + SLOTS): each slot then holds one second only;
  *  - IMMEDIATE for seconds before base (softflowd's expires_at = 0 "now", or a packet clock that went back);
- *  - LATER for seconds at or after base + SLOTS (long timeouts), spread into slots as base moves on.
+ *  - beyond the wheel (long timeouts), a second, lazy wheel of FAR one-second slots for seconds in
+ *    [farBase, farBase + FAR), where farBase >= base + SLOTS is chosen when the first flow goes beyond the wheel;
+ *    BELOW for the seconds between the two wheels and LATER for those past the far one.
  * `base` only moves forward in `collectExpired`, after everything before it has been removed, which keeps the
- * one-second-per-slot invariant; and after every `collectExpired` no LATER entry lies within the wheel. So a flow's
- * list follows from its expiry second and base alone, and is not stored. Within a list the order is not the
- * expiry order; the few operations that need softflowd's exact (expiresAt, flow_seq) order (eviction, dump,
- * flush) sort what they take.
+ * one-second-per-slot invariant; and after every `collectExpired` no BELOW, far or LATER entry lies within the
+ * wheel. farBase moves only while the far wheel and BELOW are empty, or forward past seconds already emptied. So a
+ * flow's list follows from its expiry second and the two bases alone, and is not stored. Within a list the order
+ * is not the expiry order; the few operations that need softflowd's exact (expiresAt, flow_seq) order (eviction,
+ * dump, flush) sort what they take.
+ *
+ * The far wheel is for maxflows eviction with long timeouts: every flow then expires beyond the wheel, within a
+ * capture's span of seconds, and eviction walks those seconds in order taking whole slots, instead of reading
+ * every flow's expiry second at each check to select the soonest.
  *
  * Memory, per flow: two 32-bit links. The expiry second itself lives where the caller keeps it (the flow table's
  * rows: `store[f * stride + offset]`); `file` writes it there. Links are stored biased so that zeroed memory means
@@ -23,6 +30,14 @@ const SLOTS = 4096; // > the default tcp/general timeout of 3600 s, so default f
 const MASK = SLOTS - 1;
 const IMMEDIATE = SLOTS;
 const LATER = SLOTS + 1;
+const BELOW = SLOTS + 2;
+/** The far wheel's slots are lists FAR0 + (s & FAR_MASK). */
+const FAR = 4096;
+const FAR_MASK = FAR - 1;
+const FAR0 = SLOTS + 3;
+const LISTS = FAR0 + FAR;
+/** The far wheel starts this far below the first second filed in it, for flows whose packets come out of order. */
+const FAR_LEAD = 64;
 /** Seconds a selection may span and still be counted rather than selected (see takeSoonestOf). */
 const HISTOGRAM = 8192;
 // Links: next[f] = following flow + 1 (0: last); prev[f] = preceding flow + 2, HEAD when first, 0 when not filed.
@@ -38,12 +53,18 @@ export class ExpiryWheel {
   private next: Int32Array;
   private prev: Int32Array;
   /** First flow + 1 of each list (0: empty). */
-  private readonly heads = new Int32Array(SLOTS + 2);
-  private readonly counts = new Int32Array(SLOTS + 2);
+  private readonly heads = new Int32Array(LISTS);
+  private readonly counts = new Int32Array(LISTS);
   /** First second not yet scanned. */
   private base = 0;
+  /** The far wheel's first second (see the top). */
+  private farBase = SLOTS;
+  /** Flows in BELOW, LATER and the far wheel. */
+  private farCount = 0;
   /** No entry of LATER expires before this (it may be stale-low after removals, which only costs a rescan). */
   private laterMin = Infinity;
+  /** No entry of BELOW expires before this (stale-low the same way). */
+  private belowMin = Infinity;
   /** Number of filed flows. */
   size = 0;
   /** Room for one list's flows, their seconds, and a copy to select in (grown on demand). */
@@ -84,6 +105,7 @@ export class ExpiryWheel {
     if (this.size !== 0) throw new Error('ExpiryWheel.rebase on a non-empty wheel');
     this.base = sec;
     this.laterMin = Infinity;
+    this.belowMin = Infinity;
   }
 
   isFiled(f: number): boolean {
@@ -96,8 +118,11 @@ export class ExpiryWheel {
     // wrapped, from another list than the one it was linked into, and corrupt the lists (found by fuzzing).
     if (at > 0xffffffff) at = 0xffffffff;
     const w = f * this.stride + this.offset;
+    // An empty far wheel may start anywhere past the wheel: where this flow is.
+    if (this.farCount === 0 && at - this.base >= SLOTS) this.farBase = Math.max(this.base + SLOTS, at - FAR_LEAD);
     const list = this.listOf(at);
     if (list === LATER && at < this.laterMin) this.laterMin = at;
+    else if (list === BELOW && at < this.belowMin) this.belowMin = at;
     if (this.prev[f] === UNFILED) {
       this.store[w] = at;
       this.size++;
@@ -136,9 +161,13 @@ export class ExpiryWheel {
       while (this.heads[slot] !== END) n = this.take(this.heads[slot]! - 1, slot, out, n);
     }
     this.base = now;
-    // LATER entries that now fall inside the wheel move to their slots here, before anything reads their list
+    // Entries beyond the wheel that now fall inside it move to their slots here, before anything reads their list
     // from their second again.
-    if (this.laterMin < now + SLOTS) n = this.spreadLater(now, out, n);
+    if (this.farCount > 0) {
+      if (this.belowMin < now + SLOTS) n = this.spread(BELOW, now, out, n);
+      if (this.farBase < now + SLOTS) n = this.advanceFar(now + SLOTS, now, out, n);
+      if (this.laterMin < this.farBase + FAR) n = this.spread(LATER, now, out, n);
+    }
     return n;
   }
 
@@ -152,19 +181,28 @@ export class ExpiryWheel {
     const counts = this.counts;
     // Empty lists are skipped here: with long timeouts all 4096 slots are empty at every maxflows check.
     if (counts[IMMEDIATE]! > 0) n = this.takeSoonestOf(IMMEDIATE, k, seq, out, n);
-    for (let i = 0; i < SLOTS && n - start < k && this.size > 0; i++) {
+    for (let i = 0; i < SLOTS && n - start < k && this.size > this.farCount; i++) {
       const list = (this.base + i) & MASK;
       if (counts[list] === 0) continue;
       n = this.takeSoonestOf(list, k - (n - start), seq, out, n);
     }
+    if (n - start < k && counts[BELOW]! > 0) n = this.takeSoonestOf(BELOW, k - (n - start), seq, out, n);
+    for (let i = 0; i < FAR && n - start < k && this.farCount > counts[LATER]!; i++) {
+      const list = FAR0 + ((this.farBase + i) & FAR_MASK);
+      if (counts[list] === 0) continue;
+      n = this.takeSoonestOf(list, k - (n - start), seq, out, n);
+    }
     if (n - start < k && counts[LATER]! > 0) n = this.takeSoonestOf(LATER, k - (n - start), seq, out, n);
+    // A capture longer than the far wheel spans fills LATER; once the far wheel has been emptied, it starts again
+    // where LATER's flows are.
+    if (this.farCount > 0 && this.farCount === counts[LATER]) n = this.refar(out, n);
     return n;
   }
 
   /** Writes every filed flow to `out` in (expiresAt, seq) order and returns how many. */
   ordered(seq: Uint32Array, out: Int32Array): number {
     let n = 0;
-    for (let list = 0; list < SLOTS + 2; list++) {
+    for (let list = 0; list < LISTS; list++) {
       for (let e = this.heads[list]!; e !== END; e = this.next[e - 1]!) out[n++] = e - 1;
     }
     this.sortByExpiry(out, 0, n, seq);
@@ -173,7 +211,7 @@ export class ExpiryWheel {
 
   /** Forgets every flow (the table frees them itself). */
   clear(): void {
-    for (let list = 0; list < SLOTS + 2; list++) {
+    for (let list = 0; list < LISTS; list++) {
       for (let e = this.heads[list]!; e !== END; ) {
         const f = e - 1;
         e = this.next[f]!;
@@ -184,13 +222,17 @@ export class ExpiryWheel {
     this.heads.fill(END);
     this.counts.fill(0);
     this.size = 0;
+    this.farCount = 0;
     this.laterMin = Infinity;
+    this.belowMin = Infinity;
   }
 
   /** The list a flow expiring at `at` is in, by the invariants above. */
   private listOf(at: number): number {
     const d = at - this.base;
-    return d < 0 ? IMMEDIATE : d < SLOTS ? at & MASK : LATER;
+    if (d < SLOTS) return d < 0 ? IMMEDIATE : at & MASK;
+    const e = at - this.farBase;
+    return e < 0 ? BELOW : e < FAR ? FAR0 + (at & FAR_MASK) : LATER;
   }
 
   /**
@@ -215,11 +257,11 @@ export class ExpiryWheel {
     }
     // Most flows in this list (long timeouts put them all in LATER): reading every flow in index order is several
     // times faster than chasing the links to scattered rows.
-    if (list >= SLOTS && 4 * m >= this.prev.length) this.gatherByIndex(list);
+    if (list >= SLOTS && list < FAR0 && 4 * m >= this.prev.length) this.gatherByIndex(list);
     else this.gatherByLink(list);
     let at: number;
     let need = k;
-    if (list < SLOTS) {
+    if (list < SLOTS || list >= FAR0) {
       // A slot holds one second.
       at = this.ats[0]!;
     } else {
@@ -349,24 +391,68 @@ export class ExpiryWheel {
     a.subarray(from, to).sort((x, y) => this.at(x) - this.at(y) || seq[x]! - seq[y]!);
   }
 
-  /** Moves LATER entries that now fall inside the wheel into their slots, collecting those already expired. */
-  private spreadLater(now: number, out: Int32Array, n: number): number {
+  /**
+   * Moves the entries of BELOW or LATER that now belong to another list (base or farBase moved) there, collecting
+   * those already expired; refreshes the list's lower bound.
+   */
+  private spread(list: number, now: number, out: Int32Array, n: number): number {
     let min = Infinity;
-    for (let e = this.heads[LATER]!; e !== END; ) {
+    for (let e = this.heads[list]!; e !== END; ) {
       const f = e - 1;
       e = this.next[f]!;
       const t = this.at(f);
       if (t < now) {
-        n = this.take(f, LATER, out, n);
-      } else if (t - now < SLOTS) {
-        this.unlink(f, LATER);
-        this.link(f, t & MASK);
+        n = this.take(f, list, out, n);
+        continue;
+      }
+      const to = this.listOf(t);
+      if (to !== list) {
+        this.unlink(f, list);
+        this.link(f, to);
       } else if (t < min) {
         min = t;
       }
     }
-    this.laterMin = min;
+    if (list === LATER) this.laterMin = min;
+    else this.belowMin = min;
     return n;
+  }
+
+  /**
+   * Moves farBase up to `to` (base + SLOTS after base moved): the far slots of the seconds passed go into the
+   * wheel's slots, or out when already expired. Afterwards LATER may hold entries the far wheel now covers.
+   */
+  private advanceFar(to: number, now: number, out: Int32Array, n: number): number {
+    const steps = Math.min(to - this.farBase, FAR);
+    const from = this.farBase;
+    this.farBase = to;
+    for (let i = 0; i < steps; i++) n = this.emptyFarSlot(FAR0 + ((from + i) & FAR_MASK), now, out, n);
+    return n;
+  }
+
+  private emptyFarSlot(list: number, now: number, out: Int32Array, n: number): number {
+    while (this.heads[list] !== END) {
+      const f = this.heads[list]! - 1;
+      const t = this.at(f);
+      if (t < now) {
+        n = this.take(f, list, out, n);
+      } else {
+        this.unlink(f, list);
+        this.link(f, this.listOf(t));
+      }
+    }
+    return n;
+  }
+
+  /** Starts the emptied far wheel again at LATER's soonest second and spreads LATER into it. */
+  private refar(out: Int32Array, n: number): number {
+    let min = Infinity;
+    for (let e = this.heads[LATER]!; e !== END; e = this.next[e - 1]!) {
+      const t = this.at(e - 1);
+      if (t < min) min = t;
+    }
+    this.farBase = Math.max(this.base + SLOTS, min);
+    return this.spread(LATER, this.base, out, n);
   }
 
   private take(f: number, list: number, out: Int32Array, n: number): number {
@@ -383,6 +469,7 @@ export class ExpiryWheel {
     if (h !== END) this.prev[h - 1] = f + 2;
     this.heads[list] = f + 1;
     this.counts[list]!++;
+    if (list > IMMEDIATE) this.farCount++;
   }
 
   private unlink(f: number, list: number): void {
@@ -394,6 +481,7 @@ export class ExpiryWheel {
     this.prev[f] = UNFILED;
     this.next[f] = END;
     this.counts[list]!--;
+    if (list > IMMEDIATE) this.farCount--;
   }
 }
 

@@ -118,6 +118,49 @@ describe('expiry wheel', () => {
     expect(out[0]).toBe(1);
   });
 
+  it('keeps (second, creation) order for flows spread beyond the wheel over more seconds than its far part spans', () => {
+    // Long timeouts file flows far beyond the wheel; a capture longer than the far part's 4096 seconds, or a clock
+    // that catches up with it, moves flows between the far part, the lists on either side of it and the wheel.
+    const rand = rng(11);
+    const wheel = new ExpiryWheel(CAP);
+    const seq = new Uint32Array(CAP);
+    const out = new Int32Array(CAP);
+    const model = new Map<number, number>();
+    let now = BASE;
+    let nextSeq = 1;
+    wheel.rebase(now);
+    const byExpiry = (a: number, b: number) => model.get(a)! - model.get(b)! || seq[a] - seq[b];
+    for (let step = 0; step < 20_000; step++) {
+      const op = rand();
+      const f = Math.floor(rand() * CAP);
+      if (op < 0.6) {
+        const r = rand();
+        // Beyond the wheel, over three far spans, sometimes just before where the far part started.
+        const at = r < 0.8 ? now + 4096 + Math.floor(step / 2) + Math.floor(rand() * 40) : now + 4096 + Math.floor(rand() * 13_000);
+        if (!model.has(f)) seq[f] = nextSeq++;
+        wheel.file(f, at);
+        model.set(f, at);
+      } else if (op < 0.9) {
+        const k = Math.floor(rand() * 200);
+        const n = wheel.collectSoonest(k, seq, out, 0);
+        const want = [...model.keys()].sort(byExpiry).slice(0, k);
+        expect(Array.from(out.subarray(0, n)).sort((a, b) => a - b)).toEqual(want.sort((a, b) => a - b));
+        for (const g of want) model.delete(g);
+      } else {
+        const t = now + (rand() < 0.1 ? Math.floor(rand() * 9000) : Math.floor(rand() * 3));
+        const n = wheel.collectExpired(t, out, 0);
+        const got = Array.from(out.subarray(0, n)).sort((a, b) => a - b);
+        const want = [...model.keys()].filter((g) => model.get(g)! < t).sort((a, b) => a - b);
+        expect(got).toEqual(want);
+        for (const g of want) model.delete(g);
+        now = t;
+      }
+      expect(wheel.size).toBe(model.size);
+    }
+    const n = wheel.ordered(seq, out);
+    expect(Array.from(out.subarray(0, n))).toEqual([...model.keys()].sort(byExpiry));
+  });
+
   it('leaves a flow filed for second S until a scan at S + 1', () => {
     const wheel = new ExpiryWheel(4);
     const out = new Int32Array(4);
