@@ -5,7 +5,8 @@
  *
  * The sockets are native/src/udp.cc's: send(2) from the caller's buffer, synchronously. Node's dgram cost about
  * 6 us per datagram on top of the kernel's work and needed a copy kept alive until its callback; a datagram is
- * copied here only when it has to wait (pacing, or a full socket buffer).
+ * copied here only when it has to wait (pacing, or a full socket buffer), and a paced one into a buffer of the
+ * queue's that is reused from one burst to the next.
  */
 import dns from 'node:dns/promises';
 import net from 'node:net';
@@ -82,6 +83,13 @@ export const DEFAULT_EXPORT_RATE = 20000;
  */
 export const MAX_PACED_QUEUE = 8192;
 /**
+ * Queue slots kept once the queue has drained (their buffers are reused by the next burst; a maxflows eviction
+ * makes some 100 datagrams): the rest of a large episode's slots are let go.
+ */
+const KEEP_SLOTS = 512;
+/** Bytes of a new slot's buffer: the largest usual datagram (the encoders' 1400 and v5's 1464); larger ones grow it. */
+const SLOT_BYTES = 1500;
+/**
  * Most datagrams waiting for one collector's socket buffer. A send buffer that stays full (ENOBUFS from a
  * device that is down) would otherwise grow without end; past this the oldest waiting datagram is given up and
  * counted as a failure.
@@ -122,10 +130,17 @@ export interface Transport {
 export class UdpTransport implements Transport {
   readonly stats: TransportStats = { datagrams: 0, failures: 0, lastError: '' };
   private peers: Peer[] = [];
-  /** Datagrams waiting for pacing tokens, from `head` on. */
-  private queue: Buffer[] = [];
+  /**
+   * Datagrams waiting for pacing tokens: a ring of `count` from `head`, datagram i in slots[i] (its first lens[i]
+   * bytes). The slots' buffers are kept and reused, so a burst costs copies but no allocations once warm.
+   */
+  private slots: Buffer[] = [];
+  private lens: number[] = [];
   private head = 0;
+  private count = 0;
+  /** The pump's timer, made once and re-armed with refresh(); `armed` says whether it is due to fire. */
   private timer: NodeJS.Timeout | null = null;
+  private armed = false;
   private waiters: (() => void)[] = [];
   private rr = 0;
   private tokens: number;
@@ -175,7 +190,7 @@ export class UdpTransport implements Transport {
 
   /** Datagrams waiting to be sent (per collector for those waiting on one collector's full buffer). */
   get pending(): number {
-    let n = this.queue.length - this.head;
+    let n = this.count;
     for (const p of this.peers) n += p.backlog.length - p.done;
     return n;
   }
@@ -183,14 +198,50 @@ export class UdpTransport implements Transport {
   /** Sends the datagram, or queues a copy of it (the caller reuses its buffer). */
   send(datagram: Uint8Array): void {
     if (this.closed || this.peers.length === 0) return;
-    if (this.head === this.queue.length && this.timer === null && this.token()) {
+    if (this.count === 0 && !this.armed && this.token()) {
       this.transmit(datagram);
-      if (this.timer === null && this.pending > 0) this.schedule();
+      if (!this.armed && this.pending > 0) this.schedule();
       return;
     }
-    this.queue.push(Buffer.from(datagram));
-    if (this.queue.length - this.head > MAX_PACED_QUEUE) this.overrun();
+    if (this.count === MAX_PACED_QUEUE) this.overrun();
+    this.enqueue(datagram);
     this.pump();
+  }
+
+  /** Copies the datagram to the ring's tail, growing the ring (in powers of two, up to MAX_PACED_QUEUE) if full. */
+  private enqueue(d: Uint8Array): void {
+    let cap = this.slots.length;
+    if (this.count === cap) {
+      // Unrolled so the oldest is at 0 again; new slots get their buffers when first used.
+      const slots: Buffer[] = [];
+      const lens: number[] = [];
+      for (let i = 0; i < this.count; i++) {
+        slots.push(this.slots[(this.head + i) % cap]!);
+        lens.push(this.lens[(this.head + i) % cap]!);
+      }
+      cap = Math.min(MAX_PACED_QUEUE, Math.max(16, cap * 2));
+      for (let i = this.count; i < cap; i++) {
+        slots.push(EMPTY);
+        lens.push(0);
+      }
+      this.slots = slots;
+      this.lens = lens;
+      this.head = 0;
+    }
+    const i = (this.head + this.count) % cap;
+    let b = this.slots[i]!;
+    if (b.length < d.length) b = this.slots[i] = Buffer.allocUnsafeSlow(Math.max(SLOT_BYTES, d.length));
+    b.set(d);
+    this.lens[i] = d.length;
+    this.count++;
+  }
+
+  /** Sends the datagram at the head of the ring and frees its slot. */
+  private transmitHead(): void {
+    const i = this.head;
+    this.head = (i + 1) % this.slots.length;
+    this.count--;
+    this.transmit(this.slots[i]!.subarray(0, this.lens[i]!));
   }
 
   /** The pacing queue is full: the oldest datagram goes now, without a token. Logged once per episode. */
@@ -199,12 +250,7 @@ export class UdpTransport implements Transport {
       this.overrunning = true;
       this.opts.onError?.(`export queue over ${MAX_PACED_QUEUE} datagrams: sending faster than the export rate (${this.rate}/s) until it drains`);
     }
-    this.transmit(this.queue[this.head++]!);
-    // Sent datagrams before `head` are let go in one step now and then, not one shift per datagram.
-    if (this.head >= MAX_PACED_QUEUE) {
-      this.queue.splice(0, this.head);
-      this.head = 0;
-    }
+    this.transmitHead();
   }
 
   /** Resolves when everything queued so far has been handed to the kernel. */
@@ -218,6 +264,7 @@ export class UdpTransport implements Transport {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.armed = false;
     for (const p of this.peers) p.sock.close();
     this.peers = [];
   }
@@ -245,25 +292,36 @@ export class UdpTransport implements Transport {
   }
 
   private pump(): void {
-    if (this.timer) return;
+    if (this.armed) return;
     this.retryBacklogs();
-    while (this.head < this.queue.length && this.token()) this.transmit(this.queue[this.head++]!);
-    if (this.head === this.queue.length) {
-      this.queue.length = 0;
+    while (this.count > 0 && this.token()) this.transmitHead();
+    if (this.count === 0) {
       this.head = 0;
       this.overrunning = false;
+      // An expire-all's thousands of slots are not kept for the next ordinary burst.
+      if (this.slots.length > KEEP_SLOTS) {
+        this.slots.length = KEEP_SLOTS;
+        this.lens.length = KEEP_SLOTS;
+      }
     }
     if (this.pending > 0) this.schedule();
     else this.settle();
   }
 
-  /** Waits for tokens or buffer room: 1 ms is the timer's resolution, and refills per ms are several datagrams. */
+  /**
+   * Waits for tokens or buffer room: 1 ms is the timer's resolution, and refills per ms are several datagrams.
+   * One timer re-armed each time, rather than a new one per millisecond of a burst.
+   */
   private schedule(): void {
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.pump();
-    }, 1);
+    this.armed = true;
+    if (this.timer !== null) this.timer.refresh();
+    else this.timer = setTimeout(this.onTimer, 1);
   }
+
+  private readonly onTimer = (): void => {
+    this.armed = false;
+    this.pump();
+  };
 
   private transmit(d: Uint8Array): void {
     if (this.opts.loadBalance) this.sendTo(this.peers[this.rr++ % this.peers.length]!, d);
@@ -315,6 +373,7 @@ export class UdpTransport implements Transport {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
 const SENT = 0;
 const RETRY = 1;
 const FAILED = 2;

@@ -90,6 +90,31 @@ describe('UDP transport', () => {
     expect(errors).toEqual([`export queue over ${MAX_PACED_QUEUE} datagrams: sending faster than the export rate (20000/s) until it drains`]);
   });
 
+  it('sends paced datagrams byte for byte from reused queue buffers, whatever their sizes from burst to burst', { timeout: 20000 }, async () => {
+    const a = await listen('udp4', '127.0.0.1');
+    const t = await UdpTransport.open([{ host: '127.0.0.1', port: a.port }], { rate: 20000 });
+    // Two bursts well past the pacing burst, so most of each waits in the queue; the second one's datagrams reuse
+    // the first one's slots with other lengths (shorter, and longer than a slot's first size).
+    const sizes = [...Array(300).keys()].map((i) => [1400, 64, 3000, 9000, 17][i % 5]!);
+    const sent: Buffer[] = [];
+    for (const round of [0, 1]) {
+      for (let i = 0; i < sizes.length; i++) {
+        const d = Buffer.alloc(round === 0 ? sizes[i]! : sizes[(i + 2) % sizes.length]!, (i * 7 + round) & 0xff);
+        d.writeUInt32BE(sent.length, 0);
+        sent.push(Buffer.from(d));
+        t.send(d);
+        // The caller reuses its buffer: the queue must have taken a copy.
+        d.fill(0xee);
+      }
+      await t.drained();
+    }
+    await until(() => a.got.length === sent.length);
+    await t.close();
+    a.sock.close();
+    expect(a.got.length).toBe(sent.length);
+    for (let i = 0; i < sent.length; i++) expect(a.got[i]!.equals(sent[i]!)).toBe(true);
+  });
+
   it('counts failures while a collector is down and delivers again when it returns', async () => {
     // Find a free port, then close it so sends to it draw ICMP port unreachable.
     const probe = await listen('udp4', '127.0.0.1');
