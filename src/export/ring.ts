@@ -205,6 +205,8 @@ export function readRecord(ring: Uint32Array, p: number, r: FlowRecord): void {
     for (let i = 0; i < 4; i++) r.exporter[i] = ring[p++ & m]!;
   } else {
     r.exporterVersion = 0;
-    r.exporter.fill(0);
+    // Stores, not fill(): that is a call into the runtime, and this runs for every record.
+    const e = r.exporter;
+    e[0] = e[1] = e[2] = e[3] = 0;
   }
 }
