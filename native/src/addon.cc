@@ -19,6 +19,7 @@
 #include "logsock.h"
 #include "savefile.h"
 #include "udp.h"
+#include "udprecv.h"
 
 namespace {
 
@@ -560,6 +561,7 @@ napi_value Init(napi_env env, napi_value exports) {
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return nullptr;
   if (!udp::Register(env, exports)) return nullptr;
+  if (!udprecv::Register(env, exports)) return nullptr;
   if (!logsock::Register(env, exports)) return nullptr;
   return exports;
 }

@@ -41,12 +41,44 @@ export interface UdpSocket {
   readonly connectErrno: number;
 }
 
+/** A bound UDP socket of native/src/udprecv.cc, read a batch at a time into the caller's slots. */
+export interface UdpReceiveSocket {
+  /** Reads what waits (up to `slots`) into slots 0..n-1 and their meta words; 0 when none, or -errno. */
+  recv(): number;
+  /** cb is called while datagrams wait (level triggered); it reads them with recv(). */
+  startPoll(cb: (status: number) => void): void;
+  stopPoll(): void;
+  close(): void;
+  /** The port bound (the one asked, or the kernel's choice for 0). */
+  readonly port: number;
+  /** The receive buffer as the kernel set it, and why setting it failed (0: it did not). */
+  readonly rcvbuf: number;
+  readonly rcvbufErrno: number;
+  readonly slots: number;
+}
+
+/** Where each slot's facts sit among its `words` meta words (see native/src/udprecv.cc). */
+export interface UdpMetaLayout {
+  words: number;
+  length: number;
+  port: number;
+  /** 4 or 6 (IPv4-mapped IPv6 sources as 4). */
+  family: number;
+  /** 0, or the datagram's own length when the slot was too small for it. */
+  truncated: number;
+  /** Four big-endian words of the source address, IPv4 in the first. */
+  addr: number;
+}
+
 interface Addon {
   openOffline(path: string, filter?: string): NativeHandle;
   openLive(device: string, opts: LiveOptions): NativeHandle;
   libVersion(): string;
   /** A UDP socket connected to a numeric address; hopLimit < 0 leaves the multicast TTL alone. Throws. */
   udpOpen(address: string, port: number, hopLimit: number): UdpSocket;
+  /** A UDP socket bound to a numeric address and port; throws an Error with errno (negative) on failure. */
+  udpListen(address: string, port: number, rcvbuf: number, buffer: Uint8Array, slotSize: number, meta: Uint32Array): UdpReceiveSocket;
+  udpMeta: UdpMetaLayout;
   /** One datagram to a Unix datagram socket (a log daemon's); 0 or -errno, never throws for a failed send. */
   unixDgramSend(path: string, data: Uint8Array): number;
 }

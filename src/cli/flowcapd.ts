@@ -3,10 +3,12 @@
  * session (src/collect), and writes the flows into rotating IPFIX files (src/store) and/or prints them as they
  * arrive. Its letters follow nfcapd's (-p -b -l/-w -t -s -B), so an nfcapd user can swap it in.
  */
-import { createSocket, type Socket } from 'node:dgram';
 import { statSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { Collector, DEFAULTS, addCounters, countersLine, parseCidr, type CollectorConfig } from '../collect/collector.js';
+import {
+  UdpListener, metaAddr, metaFamily, metaLength, metaPort, metaTruncated, metaWords, type Batch, type ListenError,
+} from '../collect/listener.js';
 import { ExporterCounters, type SessionSink } from '../collect/session.js';
 import { FlowPrinter } from '../probe/print-flows.js';
 import type { FlowFormat } from '../probe/config.js';
@@ -69,25 +71,12 @@ function integer(text: string, option: string, min: number, max = Number.MAX_SAF
 
 const FORMATS: Record<string, FlowFormat> = { text: 'text', line: 'text', long: 'long', csv: 'csv', json: 'json' };
 
-async function bind(addr: string, port: number, rcvbuf: number, onMessage: (m: Buffer, a: string, p: number) => void): Promise<Socket> {
-  const v6 = addr.includes(':');
-  const s = createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6 });
-  await new Promise<void>((res, rej) => {
-    s.once('error', rej);
-    s.bind(port, addr, () => {
-      s.off('error', rej);
-      res();
-    });
-  });
-  try {
-    s.setRecvBufferSize(rcvbuf);
-  } catch (e) {
-    log(`cannot set the receive buffer of ${addr} to ${rcvbuf} bytes: ${(e as Error).message}`);
-  }
-  // A socket error (ICMP unreachable echoes and the like) is logged; the socket goes on receiving.
-  s.on('error', (e) => log(`socket ${addr}:${port}: ${e.message}`));
-  s.on('message', (m, r) => onMessage(m, r.address, r.port));
-  return s;
+async function bind(addr: string, port: number, rcvbuf: number): Promise<UdpListener> {
+  // A read error is logged once per kind; the socket goes on receiving.
+  const l = await UdpListener.open(addr, port, { rcvbuf, onError: log });
+  const got = l.rcvbuf;
+  if (got.errno !== 0) log(`cannot set the receive buffer of ${addr} to ${rcvbuf} bytes: errno ${got.errno}`);
+  return l;
 }
 
 function totals(c: Collector): ExporterCounters {
@@ -185,9 +174,20 @@ async function main(): Promise<void> {
   };
   collector = new Collector(cfg, sink, log);
 
-  const onMessage = (m: Buffer, addr: string, p: number): void => {
+  // One read's datagrams, each handed to its session from its slot: no per-datagram object but the view.
+  const onBatch = (b: Batch, n: number): void => {
     clock = Date.now();
-    collector.receive(m, addr, p, clock);
+    const { buf, meta, slotBytes } = b;
+    for (let i = 0, o = 0; i < n; i++, o += metaWords) {
+      const start = i * slotBytes;
+      if (meta[o + metaTruncated] !== 0) {
+        collector.truncated(meta[o + metaFamily], meta[o + metaAddr], meta[o + metaAddr + 1], meta[o + metaAddr + 2],
+          meta[o + metaAddr + 3], meta[o + metaPort], meta[o + metaTruncated], slotBytes);
+      } else {
+        collector.receiveFrom(buf.subarray(start, start + meta[o + metaLength]), meta[o + metaFamily], meta[o + metaAddr],
+          meta[o + metaAddr + 1], meta[o + metaAddr + 2], meta[o + metaAddr + 3], meta[o + metaPort], clock);
+      }
+    }
     if (printer !== null && !printScheduled) {
       printScheduled = true;
       setImmediate(() => {
@@ -196,13 +196,13 @@ async function main(): Promise<void> {
       });
     }
   };
-  const sockets: Socket[] = [];
+  const sockets: UdpListener[] = [];
   const addrs = o.bind.length > 0 ? o.bind : ['0.0.0.0', '::'];
   for (const a of addrs) {
     try {
-      sockets.push(await bind(a, port, rcvbuf, onMessage));
+      sockets.push(await bind(a, port, rcvbuf));
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
+      const err = e as ListenError;
       // Without -b, a host without IPv6 still gets its IPv4 socket.
       if (o.bind.length === 0 && a === '::' && sockets.length > 0) {
         log(`no IPv6 socket (${err.code}); listening on IPv4 only`);
@@ -219,7 +219,7 @@ async function main(): Promise<void> {
     const sw = suspect?.stats;
     log(
       `total: ${c.datagrams} datagrams, ${t.flows} flows (${(sw?.records ?? 0)} with impossible times kept apart); ` +
-        `dropped: ${c.rejected} by --accept-from, ${c.unknownVersion} not NetFlow/IPFIX; exporters evicted ${c.sessionsEvicted}, ` +
+        `dropped: ${c.rejected} by --accept-from, ${c.unknownVersion} not NetFlow/IPFIX, ${c.truncated} truncated; exporters evicted ${c.sessionsEvicted}, ` +
         `templates evicted overall ${collector.budget.templatesEvicted}` +
         (w && sw
           ? `; files ${w.files + sw.files}, flows written ${w.records + sw.records}, write errors ${w.writeErrors + sw.writeErrors}, ` +
@@ -246,7 +246,11 @@ async function main(): Promise<void> {
     stopping = true;
     clearTimeout(tickTimer);
     if (statsTimer) clearInterval(statsTimer);
-    for (const s of sockets) s.close();
+    clock = Date.now();
+    for (const s of sockets) {
+      s.drain(onBatch);
+      s.close();
+    }
     printer?.flush();
     const ok = [writer?.close() ?? true, suspect?.close() ?? true].every(Boolean);
     report();
@@ -263,10 +267,8 @@ async function main(): Promise<void> {
   process.on('SIGUSR1', report);
 
   // Said last: whoever waits for this line may signal at once, and the handlers above are in place by then.
-  const where = sockets.map((s) => {
-    const a = s.address();
-    return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
-  });
+  for (const s of sockets) s.start(onBatch);
+  const where = sockets.map((s) => (s.family === 6 ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`));
   log(
     `listening on ${where.join(' and ')} for NetFlow v1/v5/v9 and IPFIX` +
       (dir !== undefined ? `; writing ${dir}/flows.* every ${interval} s` : '') +

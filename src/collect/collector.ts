@@ -4,7 +4,7 @@
  * the table stays within its bounds by evicting the session heard from least recently. No sockets here: the CLI
  * feeds datagrams in, so tests can too.
  */
-import { parseAddr } from '../decode/address.js';
+import { formatAddr, parseAddr } from '../decode/address.js';
 import { ExporterCounters, Session, SharedBudget, type SessionConfig, type SessionSink } from './session.js';
 
 export interface CollectorConfig extends SessionConfig {
@@ -75,11 +75,13 @@ export interface CollectorCounters {
   rejected: number;
   /** Not NetFlow v1/v5/v9 or IPFIX (or too short to say). */
   unknownVersion: number;
+  /** Larger than the receive slot: cut short by the socket, so dropped unread. */
+  truncated: number;
   sessionsEvicted: number;
 }
 
 export class Collector {
-  readonly counters: CollectorCounters = { datagrams: 0, rejected: 0, unknownVersion: 0, sessionsEvicted: 0 };
+  readonly counters: CollectorCounters = { datagrams: 0, rejected: 0, unknownVersion: 0, truncated: 0, sessionsEvicted: 0 };
   readonly budget: SharedBudget;
   /** Sessions, least recently heard first (each datagram moves its session to the end). */
   private readonly sessions = new Map<string, Session>();
@@ -91,6 +93,12 @@ export class Collector {
    * and needs no lookup (it cannot have been evicted, being the newest).
    */
   private lastAddress: string | null = null;
+  /** The same for receiveFrom's numeric sources (family 0: none yet, or the last came as text). */
+  private lastFamily = 0;
+  private lastW0 = 0;
+  private lastW1 = 0;
+  private lastW2 = 0;
+  private lastW3 = 0;
   private lastSrc: ReturnType<typeof sourceAddress> = null;
   private lastAccepted = false;
   private lastSession: Session | null = null;
@@ -105,17 +113,58 @@ export class Collector {
     this.budget = new SharedBudget(cfg.maxTemplateFields, cfg.maxPendingBytes);
   }
 
+  /** A datagram from a source given as text (Node's sockets; tests). */
   receive(buf: Uint8Array, address: string, port: number, nowMs: number): void {
     this.counters.datagrams++;
     // An exporter sends many datagrams in a row: its parsed address and --accept-from verdict are kept.
     if (address !== this.lastAddress) {
+      this.lastFamily = 0;
       this.lastAddress = address;
-      this.lastSrc = sourceAddress(address);
-      const src = this.lastSrc;
-      this.lastAccepted =
-        src !== null && (this.cfg.acceptFrom.length === 0 || this.cfg.acceptFrom.some((c) => inCidr(c, src.version, src.words)));
-      this.lastSession = null;
+      this.setSource(sourceAddress(address));
     }
+    this.deliver(buf, port, nowMs);
+  }
+
+  /**
+   * A datagram from a source given as numbers (family 4 or 6, four big-endian words, IPv4 in the first), as the
+   * batch receiver reads them: nothing is made per datagram while the source repeats.
+   */
+  receiveFrom(buf: Uint8Array, family: number, w0: number, w1: number, w2: number, w3: number, port: number, nowMs: number): void {
+    this.counters.datagrams++;
+    if (family !== this.lastFamily || w0 !== this.lastW0 || w1 !== this.lastW1 || w2 !== this.lastW2 || w3 !== this.lastW3) {
+      this.newSourceFrom(family, w0, w1, w2, w3);
+    }
+    this.deliver(buf, port, nowMs);
+  }
+
+  /** A datagram larger than the receiver's slot: cut short by the socket, so counted and never read. */
+  truncated(family: number, w0: number, w1: number, w2: number, w3: number, port: number, length: number, kept: number): void {
+    this.counters.datagrams++;
+    this.counters.truncated++;
+    const text = formatAddr([w0, w1, w2, w3], family);
+    this.sayOnce(`truncated ${text}`, `${family === 6 ? `[${text}]` : text}:${port}: datagram of ${length} bytes is larger than ` +
+      `the ${kept}-byte receive slot; such datagrams are dropped and counted`);
+  }
+
+  private newSourceFrom(family: number, w0: number, w1: number, w2: number, w3: number): void {
+    this.lastFamily = family;
+    this.lastW0 = w0;
+    this.lastW1 = w1;
+    this.lastW2 = w2;
+    this.lastW3 = w3;
+    this.lastAddress = null;
+    const words = Uint32Array.of(w0, w1, w2, w3);
+    this.setSource(family === 4 || family === 6 ? { words, version: family, text: formatAddr(words, family) } : null);
+  }
+
+  private setSource(src: ReturnType<typeof sourceAddress>): void {
+    this.lastSrc = src;
+    this.lastAccepted =
+      src !== null && (this.cfg.acceptFrom.length === 0 || this.cfg.acceptFrom.some((c) => inCidr(c, src.version, src.words)));
+    this.lastSession = null;
+  }
+
+  private deliver(buf: Uint8Array, port: number, nowMs: number): void {
     const src = this.lastSrc;
     if (src === null) return;
     if (!this.lastAccepted) {
