@@ -5,7 +5,8 @@
 //
 // udpListen(address (numeric), port, rcvbuf, buffer: Uint8Array, slotSize, meta: Uint32Array) -> handle
 //   { recv() -> datagrams now in slots 0..n-1 (0: none ready) or -errno, startPoll(cb), stopPoll(), close(),
-//     port, rcvbuf (as the kernel set it), rcvbufErrno (0, or why setting it failed), slots }
+//     drops() -> datagrams the kernel dropped at this socket for want of buffer space, port, rcvbuf (as the
+//     kernel set it), rcvbufErrno (0, or why setting it failed), slots }
 // Slot i is buffer[i*slotSize, +slotSize); its meta words are meta[i*8 + ...]: see the M_ constants below
 // (exported as udpMeta). A datagram larger than its slot is cut by the kernel; its meta says so and gives the
 // length it had, and nothing past the slot is ever written or reported.
@@ -38,6 +39,8 @@ enum : uint32_t {
 };
 // recvmmsg reads at most this many per call: bounded work per call, and the arrays below stay small.
 constexpr unsigned kMaxSlots = 1024;
+// Room for one SO_RXQ_OVFL message per datagram: the socket's drop count when the datagram was queued.
+constexpr size_t kCtrl = CMSG_SPACE(sizeof(uint32_t));
 
 struct Sock {
   int fd = -1;
@@ -50,6 +53,8 @@ struct Sock {
   std::vector<mmsghdr> msgs;
   std::vector<iovec> iovs;
   std::vector<sockaddr_in6> addrs;  // large enough for either family
+  std::vector<uint8_t> ctrl;
+  uint32_t drops = 0;
   uv_poll_t* poll = nullptr;
   napi_env env = nullptr;
   napi_ref callback = nullptr;
@@ -120,6 +125,7 @@ napi_value Recv(napi_env env, napi_callback_info info) {
       // The kernel rewrites these on every call.
       s->msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in6);
       s->msgs[i].msg_hdr.msg_flags = 0;
+      s->msgs[i].msg_hdr.msg_controllen = kCtrl;
     }
     do {
       n = recvmmsg(s->fd, s->msgs.data(), s->slots, MSG_DONTWAIT | MSG_TRUNC, nullptr);
@@ -132,6 +138,10 @@ napi_value Recv(napi_env env, napi_callback_info info) {
     const bool cut = (s->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0 || len > s->slotSize;
     m[M_LENGTH] = static_cast<uint32_t>(cut ? s->slotSize : len);
     m[M_TRUNCATED] = cut ? static_cast<uint32_t>(len) : 0;
+    // The kernel attaches the count only once it is non-zero; it counts since the socket was made.
+    for (cmsghdr* c = CMSG_FIRSTHDR(&s->msgs[i].msg_hdr); c != nullptr; c = CMSG_NXTHDR(&s->msgs[i].msg_hdr, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) memcpy(&s->drops, CMSG_DATA(c), sizeof s->drops);
+    }
     const sockaddr* sa = reinterpret_cast<const sockaddr*>(&s->addrs[i]);
     if (sa->sa_family == AF_INET) {
       const auto* v4 = reinterpret_cast<const sockaddr_in*>(sa);
@@ -157,6 +167,16 @@ napi_value Recv(napi_env env, napi_callback_info info) {
   }
   napi_value result;
   napi_create_int32(env, n, &result);
+  return result;
+}
+
+// drops() -> datagrams dropped at the socket (buffer full) as of the last one read: drops after it show with the next.
+napi_value Drops(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  Sock* s = This(env, info, &argc, nullptr);
+  if (!s) return nullptr;
+  napi_value result;
+  napi_create_uint32(env, s->drops, &result);
   return result;
 }
 
@@ -304,6 +324,9 @@ napi_value Listen(napi_env env, napi_callback_info info) {
   // A failed or capped buffer size is not fatal: the caller says so (rcvbufErrno) or compares what it got.
   int rcvbufErrno = 0;
   if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) != 0) rcvbufErrno = errno;
+  // Without it (old kernels) drops() stays 0.
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
   int got = 0;
   socklen_t gl = sizeof got;
   getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl);
@@ -321,6 +344,7 @@ napi_value Listen(napi_env env, napi_callback_info info) {
   s->msgs.resize(slots);
   s->iovs.resize(slots);
   s->addrs.resize(slots);
+  s->ctrl.resize(slots * kCtrl);
   for (size_t i = 0; i < slots; i++) {
     s->iovs[i] = {s->buf + i * s->slotSize, s->slotSize};
     msghdr& h = s->msgs[i].msg_hdr;
@@ -329,6 +353,8 @@ napi_value Listen(napi_env env, napi_callback_info info) {
     h.msg_namelen = sizeof(sockaddr_in6);
     h.msg_iov = &s->iovs[i];
     h.msg_iovlen = 1;
+    h.msg_control = s->ctrl.data() + i * kCtrl;
+    h.msg_controllen = kCtrl;
   }
   napi_value obj;
   napi_create_object(env, &obj);
@@ -343,6 +369,7 @@ napi_value Listen(napi_env env, napi_callback_info info) {
   napi_create_reference(env, argv[5], 1, &s->metaRef);
   napi_property_descriptor props[] = {
       {"recv", nullptr, Recv, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"drops", nullptr, Drops, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"startPoll", nullptr, StartPoll, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"stopPoll", nullptr, StopPollJs, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"close", nullptr, Close, nullptr, nullptr, nullptr, napi_default, nullptr},

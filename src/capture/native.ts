@@ -49,6 +49,8 @@ export interface UdpReceiveSocket {
   startPoll(cb: (status: number) => void): void;
   stopPoll(): void;
   close(): void;
+  /** Datagrams the kernel dropped at the socket (buffer full), as of the last one read. */
+  drops(): number;
   /** The port bound (the one asked, or the kernel's choice for 0). */
   readonly port: number;
   /** The receive buffer as the kernel set it, and why setting it failed (0: it did not). */

@@ -219,7 +219,8 @@ async function main(): Promise<void> {
     const sw = suspect?.stats;
     log(
       `total: ${c.datagrams} datagrams, ${t.flows} flows (${(sw?.records ?? 0)} with impossible times kept apart); ` +
-        `dropped: ${c.rejected} by --accept-from, ${c.unknownVersion} not NetFlow/IPFIX, ${c.truncated} truncated; exporters evicted ${c.sessionsEvicted}, ` +
+        `dropped: ${c.rejected} by --accept-from, ${c.unknownVersion} not NetFlow/IPFIX, ${c.truncated} truncated, ` +
+        `${sockets.reduce((n, s) => n + s.kernelDrops, 0)} by the kernel (socket buffer full, see -B); exporters evicted ${c.sessionsEvicted}, ` +
         `templates evicted overall ${collector.budget.templatesEvicted}` +
         (w && sw
           ? `; files ${w.files + sw.files}, flows written ${w.records + sw.records}, write errors ${w.writeErrors + sw.writeErrors}, ` +

@@ -58,6 +58,7 @@ export class UdpListener implements Batch {
   readonly slotBytes: number;
   private sock: UdpReceiveSocket | null;
   private readonly said = new Set<number>();
+  private lastDrops = 0;
 
   private constructor(
     readonly address: string,
@@ -140,7 +141,17 @@ export class UdpListener implements Batch {
     }
   }
 
+  /**
+   * Datagrams the kernel dropped at this socket for want of buffer space (SO_RXQ_OVFL), as of the last datagram
+   * read: drops after it are seen with the next one.
+   */
+  get kernelDrops(): number {
+    if (this.sock !== null) this.lastDrops = this.sock.drops();
+    return this.lastDrops;
+  }
+
   close(): void {
+    if (this.sock !== null) this.lastDrops = this.sock.drops();
     this.sock?.close();
     this.sock = null;
   }

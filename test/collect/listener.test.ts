@@ -105,6 +105,24 @@ describe('batch UDP receive', () => {
     expect(second.slice(3).some((b) => b === 0xab)).toBe(false);
   });
 
+  it('counts the datagrams the kernel dropped for a full socket buffer, as the next datagram read tells', async () => {
+    // The smallest buffer the kernel allows: 100 datagrams of 1000 bytes sent before any read overflow it.
+    const l = await UdpListener.open('127.0.0.1', 0, { rcvbuf: 1, slots: 16, slotBytes: 2048 });
+    opened.push(l);
+    const s = await sender(4);
+    for (let i = 0; i < 100; i++) await send(s, new Uint8Array(1000), l.port, '127.0.0.1');
+    let got = 0;
+    l.start((_b, n) => (got += n));
+    await until(() => got > 0, 'the datagrams that fit');
+    await new Promise((r) => setTimeout(r, 50));
+    const fitted = got;
+    expect(fitted).toBeLessThan(100);
+    // Drops are told with a datagram queued after them.
+    await send(s, Uint8Array.of(1), l.port, '127.0.0.1');
+    await until(() => got === fitted + 1, 'the datagram after the drops');
+    expect(l.kernelDrops).toBe(100 - fitted);
+  });
+
   it('a collector fed from the slots counts a truncated datagram apart and never reads it', () => {
     const logs: string[] = [];
     const c = new Collector({ ...DEFAULTS, stampExporter: true, ignorePort: false, acceptFrom: [] }, { onFlow() {}, onSuspect() {} },
