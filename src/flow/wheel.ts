@@ -44,6 +44,8 @@ const HISTOGRAM = 8192;
 const END = 0;
 const UNFILED = 0;
 const HEAD = 1;
+/** No list: what file() passes unlink for a flow not filed yet. */
+const NOWHERE = -1;
 
 export class ExpiryWheel {
   private store: Uint32Array;
@@ -123,16 +125,15 @@ export class ExpiryWheel {
     const list = this.listOf(at);
     if (list === LATER && at < this.laterMin) this.laterMin = at;
     else if (list === BELOW && at < this.belowMin) this.belowMin = at;
-    if (this.prev[f] === UNFILED) {
-      this.store[w] = at;
-      this.size++;
-      this.link(f, list);
-      return;
-    }
-    const cur = this.listOf(this.store[w]!);
+    const filed = this.prev[f] !== UNFILED;
+    const cur = filed ? this.listOf(this.store[w]!) : NOWHERE;
     this.store[w] = at;
     // Most packets land in the second their flow is already filed under: no relinking.
     if (cur === list) return;
+    if (!filed) this.size++;
+    // New flows pass here too (unlink does nothing for them): V8 compiles the flow table's update, which this
+    // inlines into, before any flow has moved to another second (one second into a capture), and a call it had
+    // never seen made it throw that code away there and compile it again (--trace-deopt).
     this.unlink(f, cur);
     this.link(f, list);
   }
@@ -474,6 +475,7 @@ export class ExpiryWheel {
 
   private unlink(f: number, list: number): void {
     const p = this.prev[f]!;
+    if (p === UNFILED) return;
     const nx = this.next[f]!;
     if (p !== HEAD) this.next[p - 2] = nx;
     else this.heads[list] = nx;
