@@ -139,11 +139,16 @@ export class Collector {
 
   /** A datagram larger than the receiver's slot: cut short by the socket, so counted and never read. */
   truncated(family: number, w0: number, w1: number, w2: number, w3: number, port: number, length: number, kept: number): void {
+    if (family !== this.lastFamily || w0 !== this.lastW0 || w1 !== this.lastW1 || w2 !== this.lastW2 || w3 !== this.lastW3) {
+      this.newSourceFrom(family, w0, w1, w2, w3);
+    }
     this.counters.datagrams++;
+    // From a source --accept-from refuses, it is refused like the rest of what that source sends.
+    const src = this.lastSrc;
+    if (src === null || this.refused(src)) return;
     this.counters.truncated++;
-    const text = formatAddr([w0, w1, w2, w3], family);
-    this.sayOnce(`truncated ${text}`, `${family === 6 ? `[${text}]` : text}:${port}: datagram of ${length} bytes is larger than ` +
-      `the ${kept}-byte receive slot; such datagrams are dropped and counted`);
+    this.sayOnce(`truncated ${src.text}`, `${src.version === 6 ? `[${src.text}]` : src.text}:${port}: datagram of ${length} bytes ` +
+      `is larger than the ${kept}-byte receive slot; such datagrams are dropped and counted`);
   }
 
   private newSourceFrom(family: number, w0: number, w1: number, w2: number, w3: number): void {
@@ -166,12 +171,7 @@ export class Collector {
 
   private deliver(buf: Uint8Array, port: number, nowMs: number): void {
     const src = this.lastSrc;
-    if (src === null) return;
-    if (!this.lastAccepted) {
-      this.counters.rejected++;
-      this.sayOnce(`reject ${src.text}`, `datagrams from ${src.text} dropped: not in --accept-from (counted)`);
-      return;
-    }
+    if (src === null || this.refused(src)) return;
     const n = buf.byteLength;
     const version = n >= 2 ? (buf[0] << 8) | buf[1] : -1;
     if (version !== 1 && version !== 5 && version !== 9 && version !== 10) {
@@ -194,6 +194,14 @@ export class Collector {
       this.lastDomain = domain;
     }
     s.process(buf, nowMs);
+  }
+
+  /** Counts and says (once) a datagram from a source --accept-from does not cover. */
+  private refused(src: { text: string }): boolean {
+    if (this.lastAccepted) return false;
+    this.counters.rejected++;
+    this.sayOnce(`reject ${src.text}`, `datagrams from ${src.text} dropped: not in --accept-from (counted)`);
+    return true;
   }
 
   /** The session of an exporter, made if new, and moved to the most recently heard end. */

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   UdpListener, metaAddr, metaFamily, metaLength, metaPort, metaTruncated, metaWords, type Batch,
 } from '../../src/collect/listener.js';
-import { Collector, DEFAULTS } from '../../src/collect/collector.js';
+import { Collector, DEFAULTS, parseCidr } from '../../src/collect/collector.js';
 import { formatAddr } from '../../src/decode/address.js';
 
 interface Got {
@@ -131,6 +131,14 @@ describe('batch UDP receive', () => {
     expect(c.counters).toMatchObject({ datagrams: 1, truncated: 1, unknownVersion: 0 });
     expect(c.list()).toEqual([]);
     expect(logs).toEqual(['[::1]:4000: datagram of 70000 bytes is larger than the 65536-byte receive slot; such datagrams are dropped and counted']);
+  });
+
+  it('a truncated datagram from a source --accept-from refuses is counted as refused', () => {
+    const c = new Collector({ ...DEFAULTS, stampExporter: true, ignorePort: false, acceptFrom: [parseCidr('192.0.2.0/24')] },
+      { onFlow() {}, onSuspect() {} });
+    c.truncated(4, 0xc6336401, 0, 0, 0, 4000, 70000, 65536); // 198.51.100.1
+    c.truncated(4, 0xc0000201, 0, 0, 0, 4000, 70000, 65536); // 192.0.2.1
+    expect(c.counters).toMatchObject({ datagrams: 2, rejected: 1, truncated: 1 });
   });
 
   it('refuses a port in use with EADDRINUSE and an address not here with EADDRNOTAVAIL', async () => {
