@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "logsock.h"
+#include "pages.h"
 #include "savefile.h"
 #include "udp.h"
 #include "udprecv.h"
@@ -563,6 +564,7 @@ napi_value Init(napi_env env, napi_value exports) {
   if (!udp::Register(env, exports)) return nullptr;
   if (!udprecv::Register(env, exports)) return nullptr;
   if (!logsock::Register(env, exports)) return nullptr;
+  if (!pages::Register(env, exports)) return nullptr;
   return exports;
 }
 

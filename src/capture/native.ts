@@ -83,6 +83,8 @@ interface Addon {
   udpMeta: UdpMetaLayout;
   /** One datagram to a Unix datagram socket (a log daemon's); 0 or -errno, never throws for a failed send. */
   unixDgramSend(path: string, data: Uint8Array): number;
+  /** Releases the whole pages inside the view (MADV_DONTNEED: they read as zeros next time); bytes released. */
+  releasePages(view: ArrayBufferView): number;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

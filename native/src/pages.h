@@ -1,0 +1,7 @@
+// Giving memory back (pages.cc): adds releasePages to the addon's exports.
+#pragma once
+#include <node_api.h>
+
+namespace pages {
+bool Register(napi_env env, napi_value exports);
+}
