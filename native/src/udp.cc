@@ -18,6 +18,7 @@
 #include <cstring>
 #include <string>
 
+#include "sockaddr.h"
 #include "udp.h"
 
 namespace udp {
@@ -26,19 +27,11 @@ namespace {
 struct Sock {
   int fd = -1;
   bool connected = false;
-  sockaddr_storage dest{};
+  sockaddr_in6 dest{};  // large enough for either family
   socklen_t destLen = 0;
 };
 
-napi_value Fail(napi_env env, const std::string& msg, int err) {
-  napi_value text, code, error;
-  napi_create_string_utf8(env, msg.c_str(), NAPI_AUTO_LENGTH, &text);
-  napi_create_int32(env, -err, &code);
-  napi_create_error(env, nullptr, text, &error);
-  napi_set_named_property(env, error, "errno", code);
-  napi_throw(env, error);
-  return nullptr;
-}
+using sockaddr_util::ThrowErrno;
 
 Sock* This(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv) {
   napi_value self;
@@ -112,26 +105,14 @@ napi_value Open(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, nullptr, "open(address: string, port: number, hopLimit: number)");
     return nullptr;
   }
-  sockaddr_storage ss{};
+  sockaddr_in6 ss{};
   socklen_t sl;
   int family;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  if (inet_pton(AF_INET, addr, &v4->sin_addr) == 1) {
-    family = AF_INET;
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(port));
-    sl = sizeof *v4;
-  } else if (inet_pton(AF_INET6, addr, &v6->sin6_addr) == 1) {
-    family = AF_INET6;
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(port));
-    sl = sizeof *v6;
-  } else {
-    return Fail(env, std::string("not a numeric address: ") + addr, EINVAL);
+  if (!sockaddr_util::ParseNumeric(addr, port, &ss, &sl, &family)) {
+    return ThrowErrno(env, std::string("not a numeric address: ") + addr, EINVAL);
   }
   int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return Fail(env, std::string("socket: ") + strerror(errno), errno);
+  if (fd < 0) return ThrowErrno(env, std::string("socket: ") + strerror(errno), errno);
   if (hop >= 0) {
     // Only meaningful for multicast destinations; a failure leaves the default.
     int h = hop;

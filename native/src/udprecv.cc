@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "sockaddr.h"
 #include "udprecv.h"
 
 namespace udprecv {
@@ -62,15 +63,7 @@ struct Sock {
   napi_async_context asyncCtx = nullptr;
 };
 
-napi_value Fail(napi_env env, const std::string& msg, int err) {
-  napi_value text, code, error;
-  napi_create_string_utf8(env, msg.c_str(), NAPI_AUTO_LENGTH, &text);
-  napi_create_int32(env, -err, &code);
-  napi_create_error(env, nullptr, text, &error);
-  napi_set_named_property(env, error, "errno", code);
-  napi_throw(env, error);
-  return nullptr;
-}
+using sockaddr_util::ThrowErrno;
 
 Sock* This(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv, napi_value* self = nullptr) {
   napi_value me;
@@ -202,15 +195,15 @@ napi_value StartPoll(napi_env env, napi_callback_info info) {
   napi_value argv[1], self;
   Sock* s = This(env, info, &argc, argv, &self);
   if (!s) return nullptr;
-  if (s->fd < 0) return Fail(env, "startPoll: the socket is closed", EBADF);
-  if (s->poll) return Fail(env, "startPoll: already polling", EBUSY);
+  if (s->fd < 0) return ThrowErrno(env, "startPoll: the socket is closed", EBADF);
+  if (s->poll) return ThrowErrno(env, "startPoll: already polling", EBUSY);
   napi_valuetype t;
   if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_function) {
     napi_throw_type_error(env, nullptr, "startPoll(cb): a function");
     return nullptr;
   }
   uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return Fail(env, "startPoll: no event loop", EINVAL);
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return ThrowErrno(env, "startPoll: no event loop", EINVAL);
   s->env = env;
   napi_value name;
   napi_create_string_utf8(env, "flowprobe.udprecv", NAPI_AUTO_LENGTH, &name);
@@ -218,7 +211,7 @@ napi_value StartPoll(napi_env env, napi_callback_info info) {
       napi_create_reference(env, self, 1, &s->self) != napi_ok ||
       napi_async_init(env, nullptr, name, &s->asyncCtx) != napi_ok) {
     StopPoll(s);
-    return Fail(env, "startPoll: cannot keep the callback", ENOMEM);
+    return ThrowErrno(env, "startPoll: cannot keep the callback", ENOMEM);
   }
   s->poll = new uv_poll_t();
   s->poll->data = s;
@@ -226,7 +219,7 @@ napi_value StartPoll(napi_env env, napi_callback_info info) {
     delete s->poll;
     s->poll = nullptr;
     StopPoll(s);
-    return Fail(env, "startPoll: uv_poll_init failed", EINVAL);
+    return ThrowErrno(env, "startPoll: uv_poll_init failed", EINVAL);
   }
   uv_poll_start(s->poll, UV_READABLE, OnReadable);
   return nullptr;
@@ -290,27 +283,16 @@ napi_value Listen(napi_env env, napi_callback_info info) {
   size_t slots = bufLen / static_cast<size_t>(slotSize);
   if (metaLen / M_WORDS < slots) slots = metaLen / M_WORDS;
   if (slots > kMaxSlots) slots = kMaxSlots;
-  if (slots == 0) return Fail(env, "udpListen: the buffer or meta array holds no slot", EINVAL);
+  if (slots == 0) return ThrowErrno(env, "udpListen: the buffer or meta array holds no slot", EINVAL);
 
   sockaddr_in6 ss{};
   socklen_t sl;
   int family;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-  if (inet_pton(AF_INET, addr, &v4->sin_addr) == 1) {
-    family = AF_INET;
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(port));
-    sl = sizeof *v4;
-  } else if (inet_pton(AF_INET6, addr, &ss.sin6_addr) == 1) {
-    family = AF_INET6;
-    ss.sin6_family = AF_INET6;
-    ss.sin6_port = htons(static_cast<uint16_t>(port));
-    sl = sizeof ss;
-  } else {
-    return Fail(env, std::string("not a numeric address: ") + addr, EINVAL);
+  if (!sockaddr_util::ParseNumeric(addr, port, &ss, &sl, &family)) {
+    return ThrowErrno(env, std::string("not a numeric address: ") + addr, EINVAL);
   }
   int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return Fail(env, std::string("socket: ") + strerror(errno), errno);
+  if (fd < 0) return ThrowErrno(env, std::string("socket: ") + strerror(errno), errno);
   if (family == AF_INET6) {
     // An IPv6 socket hears IPv6 only; IPv4 has its own socket (as with dgram's ipv6Only).
     int one = 1;
@@ -319,7 +301,7 @@ napi_value Listen(napi_env env, napi_callback_info info) {
   if (bind(fd, reinterpret_cast<sockaddr*>(&ss), sl) != 0) {
     int e = errno;
     close(fd);
-    return Fail(env, std::string("bind: ") + strerror(e), e);
+    return ThrowErrno(env, std::string("bind: ") + strerror(e), e);
   }
   // A failed or capped buffer size is not fatal: the caller says so (rcvbufErrno) or compares what it got.
   int rcvbufErrno = 0;
