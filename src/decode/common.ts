@@ -9,29 +9,34 @@
  * a packet.
  */
 import { u16, u32 } from './bytes.js';
+import { ETHER_HEADER as ETHER_HEADER_LEN } from './encap.js';
+import { ETHERTYPE_IPV4 as ET_IPV4, ETHERTYPE_IPV6 as ET_IPV6, ETHERTYPE_VLAN as ET_VLAN } from './ethertypes.js';
+import { IPV4_MIN_HEADER } from './ipv4.js';
+import { IPV6_HEADER as IPV6_HEADER_LEN } from './ipv6.js';
 import { DecodeReason, DecodeStatus, Fragment, type PacketView } from './packet.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from './transport.js';
 
-const ETHER_HEADER = 14;
 const VLAN_TAG = 4;
-/** IEEE 802.1Q C-tag; RFC 894 IPv4; RFC 2464 §3 IPv6. */
-const ETHERTYPE_VLAN = 0x8100;
-const ETHERTYPE_IPV4 = 0x0800;
-const ETHERTYPE_IPV6 = 0x86dd;
 /** RFC 791 §3.1: version 4, IHL 5 (no options); More Fragments and the fragment offset. */
 const IPV4_NO_OPTIONS = 0x45;
 const IPV4_MF_OFFSET = 0x3fff;
-const IPV4_HEADER = 20;
-const IPV6_HEADER = 40;
 /** RFC 9293 §3.1: the header up to and including its control bits (byte 13). */
 const TCP_THROUGH_FLAGS = 14;
 const PORTS = 4;
 const ICMP_TYPE_CODE = 2;
-const PROTO_ICMP = 1;
-const PROTO_TCP = 6;
-const PROTO_UDP = 17;
-const PROTO_ICMPV6 = 58;
 
-// Imported enum members as module constants (see flow/table.ts: under tsx an imported binding is a getter).
+// Imported constants and enum members copied into module constants (see flow/table.ts: under tsx an imported
+// binding is a getter).
+const ETHER_HEADER: number = ETHER_HEADER_LEN;
+const ETHERTYPE_VLAN: number = ET_VLAN;
+const ETHERTYPE_IPV4: number = ET_IPV4;
+const ETHERTYPE_IPV6: number = ET_IPV6;
+const IPV4_HEADER: number = IPV4_MIN_HEADER;
+const IPV6_HEADER: number = IPV6_HEADER_LEN;
+const PROTO_ICMP: number = IPPROTO_ICMP;
+const PROTO_TCP: number = IPPROTO_TCP;
+const PROTO_UDP: number = IPPROTO_UDP;
+const PROTO_ICMPV6: number = IPPROTO_ICMPV6;
 const OK: number = DecodeStatus.OK;
 const NONE: number = DecodeReason.NONE;
 const NOT_FRAGMENT: number = Fragment.NONE;
