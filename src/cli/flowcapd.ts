@@ -11,6 +11,7 @@ import {
 } from '../collect/listener.js';
 import { ExporterCounters, type SessionSink } from '../collect/session.js';
 import { FlowPrinter } from '../probe/print-flows.js';
+import { withPort } from '../decode/address.js';
 import type { FlowFormat } from '../probe/config.js';
 import { FlowFileWriter, type ClosedFile } from '../store/writer.js';
 import type { FlowRecord } from '../wire/record.js';
@@ -269,7 +270,7 @@ async function main(): Promise<void> {
 
   // Said last: whoever waits for this line may signal at once, and the handlers above are in place by then.
   for (const s of sockets) s.start(onBatch);
-  const where = sockets.map((s) => (s.family === 6 ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`));
+  const where = sockets.map((s) => withPort(s.address, s.port, s.family));
   log(
     `listening on ${where.join(' and ')} for NetFlow v1/v5/v9 and IPFIX` +
       (dir !== undefined ? `; writing ${dir}/flows.* every ${interval} s` : '') +

@@ -4,7 +4,7 @@
  * the table stays within its bounds by evicting the session heard from least recently. No sockets here: the CLI
  * feeds datagrams in, so tests can too.
  */
-import { formatAddr, parseAddr } from '../decode/address.js';
+import { formatAddr, parseAddr, withPort } from '../decode/address.js';
 import { ExporterCounters, Session, SharedBudget, type SessionConfig, type SessionSink } from './session.js';
 
 export interface CollectorConfig extends SessionConfig {
@@ -147,7 +147,7 @@ export class Collector {
     const src = this.lastSrc;
     if (src === null || this.refused(src)) return;
     this.counters.truncated++;
-    this.sayOnce(`truncated ${src.text}`, `${src.version === 6 ? `[${src.text}]` : src.text}:${port}: datagram of ${length} bytes ` +
+    this.sayOnce(`truncated ${src.text}`, `${withPort(src.text, port, src.version)}: datagram of ${length} bytes ` +
       `is larger than the ${kept}-byte receive slot; such datagrams are dropped and counted`);
   }
 

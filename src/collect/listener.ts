@@ -8,6 +8,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { constants } from 'node:os';
 import { addon, type UdpReceiveSocket } from '../capture/native.js';
+import { withPort } from '../decode/address.js';
 
 /** The largest UDP payload over IPv6 (65535 less the 8-byte UDP header), rounded up: no datagram is ever cut. */
 export const SLOT_BYTES = 65536;
@@ -102,7 +103,7 @@ export class UdpListener implements Batch {
     } catch (e) {
       const err = e as ListenError;
       const code = err.errno !== undefined ? ERRNO_NAMES.get(-err.errno) : undefined;
-      const out: ListenError = new Error(`bind ${code ?? err.message} ${family === 6 ? `[${numeric}]` : numeric}:${port}`);
+      const out: ListenError = new Error(`bind ${code ?? err.message} ${withPort(numeric, port, family)}`);
       out.code = code;
       out.errno = err.errno;
       throw out;
@@ -160,6 +161,6 @@ export class UdpListener implements Batch {
     // Once per kind: an error repeating on every wake-up would flood the log.
     if (this.said.has(errno)) return;
     this.said.add(errno);
-    this.onError(`socket ${this.family === 6 ? `[${this.address}]` : this.address}:${this.port}: read failed: ${ERRNO_NAMES.get(errno) ?? `errno ${errno}`}`);
+    this.onError(`socket ${withPort(this.address, this.port, this.family)}: read failed: ${ERRNO_NAMES.get(errno) ?? `errno ${errno}`}`);
   }
 }

@@ -9,6 +9,11 @@ export interface ParsedAddr {
   words: Uint32Array;
 }
 
+/** `addr:port`, an IPv6 address in brackets (RFC 3986 §3.2.2): how logs and summaries name an end of a socket. */
+export function withPort(addr: string, port: number, ipVersion: number): string {
+  return ipVersion === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
 /** Dotted quad, or RFC 5952 text for IPv6 (`ipVersion` 6). Any other version formats as "-". */
 export function formatAddr(words: ArrayLike<number>, ipVersion: number): string {
   if (ipVersion === 4) return formatIpv4(words[0]);

@@ -6,7 +6,7 @@
  *   2009-11-02T10:10:10.223456789Z ipv6-icmp [2001:db8::1] -> [ff02::1] type 135.0 len 72
  *   2009-11-02T10:10:10.323456789Z non-IP: ethertype 0x0806 (ARP)
  */
-import { formatAddr } from './address.js';
+import { formatAddr, withPort } from './address.js';
 import { DecodeReason, DecodeStatus, Fragment, type PacketView } from './packet.js';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP } from './transport.js';
 import { ipProtocolName } from './protocols.js';
@@ -70,8 +70,8 @@ export function formatPacketLine(v: PacketView): string {
   } else if (proto === IPPROTO_TCP && v.fragment !== Fragment.LATER && !v.truncated) {
     detail = ` flags ${formatTcpFlags(v.tcpFlags)}`;
   }
-  const from = hasPorts ? withPort(src, v.srcPort, v6) : v6 ? `[${src}]` : src;
-  const to = hasPorts ? withPort(dst, v.dstPort, v6) : v6 ? `[${dst}]` : dst;
+  const from = hasPorts ? withPort(src, v.srcPort, v.ipVersion) : v6 ? `[${src}]` : src;
+  const to = hasPorts ? withPort(dst, v.dstPort, v.ipVersion) : v6 ? `[${dst}]` : dst;
 
   let line = `${time} ${protocolName(proto)} ${from} -> ${to}${detail} len ${v.ipLen}`;
   if (v.tos !== 0) line += ` tos 0x${v.tos.toString(16).padStart(2, '0')}`;
@@ -81,10 +81,6 @@ export function formatPacketLine(v: PacketView): string {
   line += formatLinkTags(v);
   if (v.truncated) line += ' [truncated]';
   return line;
-}
-
-function withPort(addr: string, port: number, v6: boolean): string {
-  return v6 ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 
 /** VLAN ids and MPLS labels (label values only, outermost first). */

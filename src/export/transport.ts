@@ -13,6 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import util from 'node:util';
 import { addon, type UdpSocket } from '../capture/native.js';
+import { withPort } from '../decode/address.js';
 
 export interface CollectorAddress {
   host: string;
@@ -114,7 +115,7 @@ export async function resolveCollector(c: CollectorAddress): Promise<ResolvedCol
       throw new Error(`cannot resolve collector "${c.host}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   }
-  return { host: addr, port: c.port, label: family === 6 ? `[${addr}]:${c.port}` : `${addr}:${c.port}` };
+  return { host: addr, port: c.port, label: withPort(addr, c.port, family) };
 }
 
 /** What the probe asks of a transport: UdpTransport, or the export thread's stand-in for it (thread.ts). */
