@@ -84,6 +84,11 @@ function set16(off: string, v: string): string {
   return `b[${off}] = ${v} >>> 8; b[${off} + 1] = ${v};`;
 }
 
+/** DataView's setUint32(off, v) as byte stores into `b`, for the same reason (v is converted once, as ToUint32). */
+function set32(off: string, v: string): string {
+  return `{ const u = ${v} >>> 0; b[${off}] = u >>> 24; b[${off} + 1] = u >>> 16; b[${off} + 2] = u >>> 8; b[${off} + 3] = u; }`;
+}
+
 /** Writes `v` saturated into `len` bytes: what bytes.ts's writeUnsigned does. */
 function writeStmt(off: string, len: number, v: string): string {
   // v % 2^32 as a subtraction (see setMs): the high word times 2^32 is exact, and so is what it leaves of v.
@@ -91,10 +96,11 @@ function writeStmt(off: string, len: number, v: string): string {
     return `{ let v = ${v}; if (!(v > 0)) v = 0; const h = Math.floor(v / 4294967296); dv.setUint32(${off}, h); dv.setUint32(${off} + 4, v - h * 4294967296); }`;
   }
   const max = 2 ** (8 * len) - 1;
-  const sat = `const v = ${v} > 0 ? (${v} > ${max} ? ${max} : ${v}) : 0;`;
+  // `v` read once: it may be a call (a codec's value function).
+  const sat = `const w = ${v}; const v = w > 0 ? (w > ${max} ? ${max} : w) : 0;`;
   if (len === 1) return `{ ${sat} b[${off}] = v; }`;
   if (len === 2) return `{ ${sat} ${set16(off, 'v')} }`;
-  if (len === 4) return `{ ${sat} dv.setUint32(${off}, v); }`;
+  if (len === 4) return `{ ${sat} ${set32(off, 'v')} }`;
   return `writeUnsigned(dv, ${off}, ${len}, ${v});`;
 }
 
@@ -143,7 +149,7 @@ function buildInline(): Map<FieldCodec<FlowRecord>, InlineText> {
       },
       enc: (off) => {
         let s = '';
-        for (let i = 0; i < n; i++) s += `dv.setUint32(${off} + ${4 * i}, r.${words}[${i}]); `;
+        for (let i = 0; i < n; i++) s += `${set32(`${off} + ${4 * i}`, `r.${words}[${i}]`)} `;
         return s;
       },
     });
@@ -224,7 +230,13 @@ function build<F>(plan: RecordPlan<FlowRecord>, params: string, body: (fields: s
       const at = `p + ${off}`;
       const text = INLINE.get(c)?.[which];
       if (text !== undefined) lines.push(text(at, len));
-      else {
+      else if (which === 'enc' && c.value !== undefined && (len === 1 || len === 2 || len === 4)) {
+        // A field written as one unsigned value (the uptimes, the times in seconds or ms): the value from its
+        // function, stored saturated in place rather than through the codec's enc and writeUnsigned's switch.
+        names.push(`v${i}`);
+        values.push(c.value);
+        lines.push(writeStmt(at, len, `v${i}(r, tb)`));
+      } else {
         names.push(`c${i}`);
         values.push(c);
         lines.push(`c${i}.${which}(dv, ${at}, ${len}, r, tb);`);

@@ -108,7 +108,7 @@ export interface FieldCodec<T> {
   dec(dv: DataView, off: number, len: number, r: T, tb: TimeBase): void;
   /**
    * For a field written as one unsigned integer (enc is writeUnsigned of this value): the value alone, so that a
-   * compiled record writer (template.ts) can write its bytes in place instead of calling enc.
+   * compiled record writer (compiled.ts) can write its bytes in place instead of calling enc.
    */
   readonly value?: (r: T, tb: TimeBase) => number;
 }

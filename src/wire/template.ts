@@ -4,6 +4,7 @@
  * Template caching is not here: decoders parse with the template the caller passes (that policy belongs to the
  * collector's session logic).
  */
+import { compileFlowWriter, type FlowRecordWriter } from './compiled.js';
 import { WireError } from './errors.js';
 import {
   FLOW_CODECS,
@@ -480,45 +481,6 @@ export function templateIndex(rec: FlowRecord): number {
   return rec.protocol === 1 ? 1 : 0;
 }
 
-type RecordWriter = (dv: DataView, b: Uint8Array, pos: number, rec: FlowRecord, tb: TimeBase) => void;
-
-/**
- * A function that writes one record of a fixed-length plan: the fields one after the other, each from a call
- * site of its own, at offsets known in advance. A loop calling every field's codec from one call site is a call
- * V8 cannot inline or predict; writing a record that way cost about 0.25 us. A field that is one unsigned value
- * 1, 2 or 4 bytes wide is written here, writeUnsigned's saturation and all, as byte stores into the buffer: the
- * shared writeUnsigned with its switch on the width was not inlined into the writers, nor were the DataView
- * setters in them, and those calls were most of a record's time. The generated text holds only numbers and
- * parameter names.
- */
-function recordWriter(plan: RecordPlan<FlowRecord>): RecordWriter {
-  const names: string[] = [];
-  const args: unknown[] = [];
-  const lines: string[] = [];
-  let off = 0;
-  plan.codecs.forEach((c, i) => {
-    if (c === undefined) throw new Error('a flow template field without a codec');
-    const len = plan.lens[i]!;
-    if (c.value !== undefined && (len === 1 || len === 2 || len === 4)) {
-      names.push(`v${i}`);
-      args.push(c.value);
-      const max = 2 ** (8 * len) - 1;
-      // As writeUnsigned: NaN and negatives are 0, too large is the maximum, fractions are cut.
-      lines.push(`x = v${i}(rec, tb); x = x > 0 ? (x < ${max} ? x : ${max}) : 0;`);
-      if (len === 4) lines.push(`x = x >>> 0; b[pos + ${off}] = x >>> 24; b[pos + ${off + 1}] = x >>> 16; b[pos + ${off + 2}] = x >>> 8; b[pos + ${off + 3}] = x;`);
-      else if (len === 2) lines.push(`x = x & 0xffff; b[pos + ${off}] = x >>> 8; b[pos + ${off + 1}] = x;`);
-      else lines.push(`b[pos + ${off}] = x;`);
-    } else {
-      names.push(`c${i}`);
-      args.push(c);
-      lines.push(`c${i}.enc(dv, pos + ${off}, ${len}, rec, tb);`);
-    }
-    off += len;
-  });
-  const make = new Function(...names, `return function writeRecord(dv, b, pos, rec, tb) {\nlet x = 0;\n${lines.join('\n')}\n};`);
-  return make(...args) as RecordWriter;
-}
-
 /**
  * Builds v9 or IPFIX messages into one reused buffer: beginMessage, then addTemplates and addRecord as room
  * allows, then finish. Nothing is allocated per record.
@@ -540,8 +502,11 @@ export abstract class MessageEncoder {
   private setStart = -1;
   private setId = -1;
   private finished = false;
-  /** For each flow template, a function writing one record (see recordWriter). */
-  private readonly flowWriters: RecordWriter[];
+  /**
+   * For each flow template, a function writing one record (compiled.ts): a loop calling every field's codec from
+   * one call site, which V8 can neither inline nor predict, cost about 0.25 us a record.
+   */
+  private readonly flowWriters: FlowRecordWriter[];
   private readonly optionsRecord = new OptionsRecord();
   /**
    * Whether the template block carries the options template and its record. IPFIX leaves them out when they
@@ -573,7 +538,7 @@ export abstract class MessageEncoder {
     this.templates = flowTemplates(flavor, o);
     this.optionsTemplate = optionsTemplate(flavor, o);
     this.withOptions = flavor.version === 9 || o.samplingInterval > 1 || o.time === 'uptime';
-    this.flowWriters = this.templates.map((t) => recordWriter(t.flowPlan()));
+    this.flowWriters = this.templates.map((t) => compileFlowWriter(t));
     const need = flavor.headerLength + this.templateBlockLength() + 4 + 3 + Math.max(...this.templates.map((t) => t.fixedLength));
     if (!(o.maxDatagram >= need && o.maxDatagram <= 65507)) {
       throw new RangeError(`max datagram must be ${need}..65507 bytes (templates plus one record), not ${o.maxDatagram}`);
