@@ -6,7 +6,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { constants } from 'node:os';
+import util from 'node:util';
 import { addon, type UdpReceiveSocket } from '../capture/native.js';
 import { withPort } from '../decode/address.js';
 
@@ -23,7 +23,8 @@ const READS_PER_WAKE = 8;
 const DRAIN_READS = 16384;
 
 const M = addon.udpMeta;
-const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+/** The errno's name (EADDRINUSE), as the transport's socket errors are named; undefined for one Node does not know. */
+const errnoName = (errno: number): string | undefined => util.getSystemErrorMap().get(-errno)?.[0];
 
 /** Slot accessors for onBatch: slot i's bytes are buf[i * slotBytes, + length(i)). */
 export interface Batch {
@@ -102,7 +103,7 @@ export class UdpListener implements Batch {
       sock = addon.udpListen(numeric, port, o.rcvbuf, buf, slotBytes, meta);
     } catch (e) {
       const err = e as ListenError;
-      const code = err.errno !== undefined ? ERRNO_NAMES.get(-err.errno) : undefined;
+      const code = err.errno !== undefined ? errnoName(-err.errno) : undefined;
       const out: ListenError = new Error(`bind ${code ?? err.message} ${withPort(numeric, port, family)}`);
       out.code = code;
       out.errno = err.errno;
@@ -161,6 +162,6 @@ export class UdpListener implements Batch {
     // Once per kind: an error repeating on every wake-up would flood the log.
     if (this.said.has(errno)) return;
     this.said.add(errno);
-    this.onError(`socket ${withPort(this.address, this.port, this.family)}: read failed: ${ERRNO_NAMES.get(errno) ?? `errno ${errno}`}`);
+    this.onError(`socket ${withPort(this.address, this.port, this.family)}: read failed: ${errnoName(errno) ?? `errno ${errno}`}`);
   }
 }
