@@ -1,6 +1,6 @@
 /**
  * Starting a worker thread on one of our own modules, from the build or from the TypeScript sources alike.
- * The probe runs its export (export/thread.ts) and its pcap reading (capture/reader-thread.ts) on workers.
+ * The probe runs its export on one (export/thread.ts).
  */
 import { Worker, type TransferListItem } from 'node:worker_threads';
 import { createRequire } from 'node:module';
