@@ -73,9 +73,12 @@ function layoutFields(l: Layout): TemplateField[] {
   return fields;
 }
 
-/** Template index from the layout bits: v6 flows always use an IPv6 next hop, so that bit is folded for them. */
-function layoutIndex(l: Layout): number {
-  return (l.v6 ? 4 : l.nextHop6 ? 2 : 0) + (l.exporter6 ? 1 : 0) + (l.extended ? 6 : 0);
+/**
+ * Template index from the layout bits: v6 flows always use an IPv6 next hop, so that bit is folded for them. The
+ * bits one by one, not a Layout: fileTemplateIndex runs per flow.
+ */
+function layoutIndex(v6: boolean, nextHop6: boolean, exporter6: boolean, extended: boolean): number {
+  return (v6 ? 4 : nextHop6 ? 2 : 0) + (exporter6 ? 1 : 0) + (extended ? 6 : 0);
 }
 
 function buildTemplates(): Template[] {
@@ -83,9 +86,8 @@ function buildTemplates(): Template[] {
   for (const extended of [false, true]) {
     for (const [v6, nextHop6] of [[false, false], [false, true], [true, true]] as const) {
       for (const exporter6 of [false, true]) {
-        const l: Layout = { v6, nextHop6, exporter6, extended };
-        const i = layoutIndex(l);
-        out[i] = new Template(10, MIN_DATA_SET_ID + i, layoutFields(l));
+        const i = layoutIndex(v6, nextHop6, exporter6, extended);
+        out[i] = new Template(10, MIN_DATA_SET_ID + i, layoutFields({ v6, nextHop6, exporter6, extended }));
       }
     }
   }
@@ -101,12 +103,11 @@ export const FILE_TEMPLATES: readonly Template[] = buildTemplates();
  */
 const FILE_WRITERS: readonly FlowRecordWriter[] = FILE_TEMPLATES.map(compileFlowWriter);
 
-/** Which of {@link FILE_TEMPLATES} carries this record without losing anything: layoutIndex without a Layout per flow. */
+/** Which of {@link FILE_TEMPLATES} carries this record without losing anything. */
 export function fileTemplateIndex(r: FlowRecord): number {
   const extended = r.mplsDepth > 0 || r.revPackets !== 0 || r.revOctets !== 0 || r.revTcpFlags !== 0 || r.revTos !== 0;
   const nh = r.nextHop;
-  const family = r.ipVersion === 6 ? 4 : (nh[1] | nh[2] | nh[3]) !== 0 ? 2 : 0;
-  return family + (r.exporterVersion === 6 ? 1 : 0) + (extended ? 6 : 0);
+  return layoutIndex(r.ipVersion === 6, (nh[1] | nh[2] | nh[3]) !== 0, r.exporterVersion === 6, extended);
 }
 
 /** Bytes of the template set that opens each file. */
