@@ -5,6 +5,7 @@
  * feeds datagrams in, so tests can too.
  */
 import { formatAddr, parseAddr, withPort } from '../decode/address.js';
+import { u16, u32 } from '../decode/bytes.js';
 import { ExporterCounters, Session, SharedBudget, type SessionConfig, type SessionSink } from './session.js';
 
 export interface CollectorConfig extends SessionConfig {
@@ -173,7 +174,7 @@ export class Collector {
     const src = this.lastSrc;
     if (src === null || this.refused(src)) return;
     const n = buf.byteLength;
-    const version = n >= 2 ? (buf[0] << 8) | buf[1] : -1;
+    const version = n >= 2 ? u16(buf, 0) : -1;
     if (version !== 1 && version !== 5 && version !== 9 && version !== 10) {
       this.counters.unknownVersion++;
       this.sayOnce(`version ${src.text}`, `${src.text}:${port}: datagram of ${n} bytes is not NetFlow v1/v5/v9 ` +
@@ -184,7 +185,7 @@ export class Collector {
     let domain = 0;
     if (version === 9 && n >= 20) domain = u32(buf, 16);
     else if (version === 10 && n >= 16) domain = u32(buf, 12);
-    else if (version === 5 && n >= 22) domain = (buf[20] << 8) | buf[21];
+    else if (version === 5 && n >= 22) domain = u16(buf, 20);
     let s = this.lastSession;
     if (s === null || port !== this.lastPort || version !== s.version || domain !== this.lastDomain) {
       s = this.session(src, port, version, domain);
@@ -247,10 +248,6 @@ export class Collector {
     this.saidFrom.add(kind);
     this.log(line);
   }
-}
-
-function u32(b: Uint8Array, off: number): number {
-  return ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
 }
 
 /** a += b for the numeric counters. */
