@@ -9,11 +9,13 @@
 
 #include "savefile.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <system_error>
 
 namespace savefile {
 namespace {
@@ -27,6 +29,9 @@ constexpr size_t kBlock = 1 << 20;
 constexpr uint32_t kMaxSnaplen = 262144;  // libpcap's MAXIMUM_SNAPLEN
 constexpr int kUsbLinux = 189;            // libpcap fixes up these records' lengths
 constexpr int kUsbLinuxMmapped = 220;
+// Batches made ahead. The thread is woken when half of them have been taken, not for each one, so that it and
+// the caller do not trade a wake-up per batch.
+constexpr size_t kSlots = 8;
 
 uint32_t Get32(const uint8_t* p) {
   uint32_t v;
@@ -34,23 +39,130 @@ uint32_t Get32(const uint8_t* p) {
   return v;
 }
 
-// Makes [pos, pos + need) readable in the block; false at the end of the file or on a read error.
-bool Have(Reader* r, size_t need) {
-  if (r->pos + need <= r->blockPos + r->blockLen) return true;
+// Makes [pos, pos + need) readable in c's block; false at the end of the file or on a read error.
+bool Have(int fd, Cursor* c, size_t need) {
+  if (c->pos + need <= c->blockPos + c->blockLen) return true;
+  if (c->block.size() < kBlock) c->block.resize(kBlock);
   size_t got = 0;
   while (got < kBlock) {
-    ssize_t n = pread(r->fd, r->block.data() + got, kBlock - got, static_cast<off_t>(r->pos + got));
+    ssize_t n = pread(fd, c->block.data() + got, kBlock - got, static_cast<off_t>(c->pos + got));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) r->failed = true;
+    if (n < 0) c->failed = true;
     if (n <= 0) break;
     got += static_cast<size_t>(n);
   }
-  r->blockPos = r->pos;
-  r->blockLen = got;
+  c->blockPos = c->pos;
+  c->blockLen = got;
   return need <= got;
 }
 
+// The batch from cursor c: what Fill does, on whichever thread owns c.
+Status FillFrom(const Reader* r, Cursor* c, uint8_t* buf, size_t cap, int32_t maxPackets, size_t* off, int32_t* count) {
+  while (*count < maxPackets) {
+    if (!Have(r->fd, c, kRecordHeader)) {
+      // Nothing more: the end. A part of a header, or a read error: libpcap names it.
+      return c->blockLen == 0 && !c->failed ? Status::kEnd : Status::kHandOff;
+    }
+    const uint8_t* rec = c->block.data() + (c->pos - c->blockPos);
+    uint32_t sec = Get32(rec);
+    uint32_t frac = Get32(rec + 4);
+    uint32_t caplen = Get32(rec + 8);
+    uint32_t len = Get32(rec + 12);
+    if (caplen > r->snaplen) return Status::kHandOff;
+    if (!Have(r->fd, c, kRecordHeader + caplen)) return Status::kHandOff;
+    rec = c->block.data() + (c->pos - c->blockPos);
+    size_t used = kBatchHeader + ((caplen + 3u) & ~3u);
+    if (*off + used > cap) {
+      // The batch is full; a first record that does not fit a small buffer is libpcap's (it cuts it).
+      return *count > 0 ? Status::kMore : Status::kHandOff;
+    }
+    uint8_t* dst = buf + *off;
+    uint32_t nsec = r->nano ? frac : frac * 1000u;
+    std::memcpy(dst, &sec, 4);
+    std::memcpy(dst + 4, &nsec, 4);
+    std::memcpy(dst + 8, &caplen, 4);
+    std::memcpy(dst + 12, &len, 4);
+    std::memcpy(dst + kBatchHeader, rec + kRecordHeader, caplen);
+    std::memset(dst + kBatchHeader + caplen, 0, used - kBatchHeader - caplen);
+    *off += used;
+    ++*count;
+    c->pos += kRecordHeader + caplen;
+  }
+  return Status::kMore;
+}
+
+// The read-ahead thread: fills the ring's free slots in order, from its own cursor, until a batch ends the file
+// (kEnd or kHandOff) or it is told to stop. It stops at a hand-off too: the caller hands the file to libpcap
+// at that batch's end, after taking the batches before it.
+void ReadAhead(Reader* r) {
+  for (;;) {
+    size_t at;
+    {
+      std::unique_lock<std::mutex> lock(r->mu);
+      r->waitingForFree = true;
+      r->freed.wait(lock, [r] { return r->stop || r->ready < kSlots; });
+      r->waitingForFree = false;
+      if (r->stop) break;
+      at = (r->head + r->ready) % kSlots;
+    }
+    Slot& s = r->ring[at];
+    s.off = 0;
+    s.count = 0;
+    s.posBefore = r->ahead.pos;
+    s.status = FillFrom(r, &r->ahead, s.mem, r->slotCap, r->slotPackets, &s.off, &s.count);
+    s.posAfter = r->ahead.pos;
+    std::lock_guard<std::mutex> lock(r->mu);
+    r->ready++;
+    if (s.status != Status::kMore) r->threadDone = true;
+    if (r->waitingForFull) r->filled.notify_one();
+    if (r->threadDone) return;
+  }
+  std::lock_guard<std::mutex> lock(r->mu);
+  r->threadDone = true;
+}
+
+void StopThread(Reader* r) {
+  if (!r->threadStarted) return;
+  {
+    std::lock_guard<std::mutex> lock(r->mu);
+    r->stop = true;
+    r->freed.notify_one();
+  }
+  if (r->thread.joinable()) r->thread.join();
+  r->threadStarted = false;
+}
+
+// Starts reading ahead in batches of this shape; false (the caller reads in its own thread) when it cannot.
+bool StartThread(Reader* r, size_t cap, int32_t maxPackets) {
+  r->ring.resize(kSlots);
+  r->slotCap = cap;
+  for (Slot& s : r->ring) {
+    // Untouched pages of a slot cost nothing: a batch of small packets makes only its first pages resident.
+    void* m = mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return false;
+    s.mem = static_cast<uint8_t*>(m);
+  }
+  r->slotPackets = maxPackets;
+  r->ahead = std::move(r->cur);
+  r->cur = Cursor();
+  try {
+    r->thread = std::thread(ReadAhead, r);
+  } catch (const std::system_error&) {
+    r->cur = std::move(r->ahead);
+    return false;
+  }
+  r->threadStarted = true;
+  return true;
+}
+
 }  // namespace
+
+Reader::~Reader() {
+  StopThread(this);
+  for (Slot& s : ring) {
+    if (s.mem) munmap(s.mem, slotCap);
+  }
+}
 
 Reader* Open(pcap_t* p) {
   FILE* fp = pcap_file(p);
@@ -70,46 +182,51 @@ Reader* Open(pcap_t* p) {
   if (dlt == kUsbLinux || dlt == kUsbLinuxMmapped) return nullptr;
   Reader* r = new Reader();
   r->fd = fd;
-  r->pos = kFileHeader;
+  r->cur.pos = r->pos = kFileHeader;
   r->nano = magic == kMagicNano;
   int snap = pcap_snapshot(p);
   r->snaplen = snap > 0 && static_cast<uint32_t>(snap) < kMaxSnaplen ? static_cast<uint32_t>(snap) : kMaxSnaplen;
-  r->block.resize(kBlock);
   return r;
 }
 
 Status Fill(Reader* r, uint8_t* buf, size_t cap, int32_t maxPackets, size_t* off, int32_t* count) {
-  while (*count < maxPackets) {
-    if (!Have(r, kRecordHeader)) {
-      // Nothing more: the end. A part of a header, or a read error: libpcap names it.
-      return r->blockLen == 0 && !r->failed ? Status::kEnd : Status::kHandOff;
+  // The thread makes the caller's batches, the same ones it would make itself, while the caller decodes the
+  // last: on a replay the copying and the file's reads leave the thread that does the flow work.
+  if (!r->threadStarted && r->ring.empty() && *off == 0 && *count == 0) StartThread(r, cap, maxPackets);
+  if (r->threadStarted) {
+    Slot* s;
+    {
+      std::unique_lock<std::mutex> lock(r->mu);
+      r->waitingForFull = true;
+      r->filled.wait(lock, [r] { return r->ready > 0; });
+      r->waitingForFull = false;
+      s = &r->ring[r->head];
     }
-    const uint8_t* rec = r->block.data() + (r->pos - r->blockPos);
-    uint32_t sec = Get32(rec);
-    uint32_t frac = Get32(rec + 4);
-    uint32_t caplen = Get32(rec + 8);
-    uint32_t len = Get32(rec + 12);
-    if (caplen > r->snaplen) return Status::kHandOff;
-    if (!Have(r, kRecordHeader + caplen)) return Status::kHandOff;
-    rec = r->block.data() + (r->pos - r->blockPos);
-    size_t used = kBatchHeader + ((caplen + 3u) & ~3u);
-    if (*off + used > cap) {
-      // The batch is full; a first record that does not fit a small buffer is libpcap's (it cuts it).
-      return *count > 0 ? Status::kMore : Status::kHandOff;
+    if (s->off <= cap - *off && s->count <= maxPackets - *count) {
+      std::memcpy(buf + *off, s->mem, s->off);
+      *off += s->off;
+      *count += s->count;
+      r->pos = s->posAfter;
+      Status st = s->status;
+      {
+        std::lock_guard<std::mutex> lock(r->mu);
+        r->head = (r->head + 1) % kSlots;
+        r->ready--;
+        if (r->waitingForFree && r->ready <= kSlots / 2) r->freed.notify_one();
+      }
+      if (st != Status::kMore) StopThread(r);
+      return st;
     }
-    uint8_t* dst = buf + *off;
-    uint32_t nsec = r->nano ? frac : frac * 1000u;
-    std::memcpy(dst, &sec, 4);
-    std::memcpy(dst + 4, &nsec, 4);
-    std::memcpy(dst + 8, &caplen, 4);
-    std::memcpy(dst + 12, &len, 4);
-    std::memcpy(dst + kBatchHeader, rec + kRecordHeader, caplen);
-    std::memset(dst + kBatchHeader + caplen, 0, used - kBatchHeader - caplen);
-    *off += used;
-    ++*count;
-    r->pos += kRecordHeader + caplen;
+    // A call shaped unlike the first (not one flowprobe makes): drop what was read ahead and go on from this
+    // batch's first record in this thread.
+    uint64_t from = s->posBefore;
+    StopThread(r);
+    r->cur = Cursor();
+    r->cur.pos = from;
   }
-  return Status::kMore;
+  Status st = FillFrom(r, &r->cur, buf, cap, maxPackets, off, count);
+  r->pos = r->cur.pos;
+  return st;
 }
 
 }  // namespace savefile

@@ -1,25 +1,16 @@
 // A fast reader for the common savefile (savefile.cc): classic pcap in this host's byte order, read in large
-// blocks and copied straight into the batch buffer.
+// blocks and copied straight into the batch buffer, with the batches made ahead on a thread of its own.
 #pragma once
 #include <pcap/pcap.h>
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 namespace savefile {
-
-struct Reader {
-  int fd = -1;
-  /** File offset of the next record. */
-  uint64_t pos = 0;
-  bool nano = false;
-  uint32_t snaplen = 0;
-  std::vector<uint8_t> block;
-  uint64_t blockPos = 0;
-  size_t blockLen = 0;
-  bool failed = false;
-};
 
 enum class Status {
   kMore,     // the batch is full (or has maxPackets); call again
@@ -27,12 +18,61 @@ enum class Status {
   kHandOff,  // a record this reader does not judge: libpcap reads the file on from `pos`
 };
 
+/** Where the block reader is in the file. */
+struct Cursor {
+  /** File offset of the next record. */
+  uint64_t pos = 0;
+  std::vector<uint8_t> block;
+  uint64_t blockPos = 0;
+  size_t blockLen = 0;
+  bool failed = false;
+};
+
+/** A batch made ahead: its bytes, and what Fill would have returned for it. */
+struct Slot {
+  uint8_t* mem = nullptr;
+  size_t off = 0;
+  int32_t count = 0;
+  Status status = Status::kMore;
+  /** File offset of the batch's first record and of the record after its last. */
+  uint64_t posBefore = 0;
+  uint64_t posAfter = 0;
+};
+
+struct Reader {
+  ~Reader();
+  int fd = -1;
+  bool nano = false;
+  uint32_t snaplen = 0;
+  /** The caller's cursor; while the thread runs, the thread's (see ahead) is the live one. */
+  Cursor cur;
+  /** pos of the record after the last one handed to the caller: where libpcap takes over on kHandOff. */
+  uint64_t pos = 0;
+
+  // Read-ahead (savefile.cc): a ring of batches the thread fills and Fill hands out in order.
+  std::thread thread;
+  bool threadStarted = false;
+  bool threadDone = false;  // no more batches will come (it made its last one, or was stopped)
+  size_t slotCap = 0;
+  int32_t slotPackets = 0;
+  std::vector<Slot> ring;
+  Cursor ahead;
+  std::mutex mu;
+  std::condition_variable filled;
+  std::condition_variable freed;
+  size_t head = 0;   // next slot Fill takes
+  size_t ready = 0;  // slots filled and not yet taken
+  bool stop = false;
+  bool waitingForFull = false;
+  bool waitingForFree = false;
+};
+
 /** A reader for p's file when it qualifies (see savefile.cc), or nullptr: libpcap reads it then. */
 Reader* Open(pcap_t* p);
 
 /**
  * Appends whole records to buf (layout of addon.cc) from *off, counting them in *count, up to maxPackets;
- * never splits or cuts a record.
+ * never splits or cuts a record. On kHandOff, r->pos is where libpcap must go on.
  */
 Status Fill(Reader* r, uint8_t* buf, size_t cap, int32_t maxPackets, size_t* off, int32_t* count);
 

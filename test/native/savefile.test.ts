@@ -11,6 +11,7 @@ import path from 'node:path';
 import { openFile } from '../../src/capture/file.js';
 import { batchRecordSize, OFF_CAPLEN, OFF_NSEC, OFF_SEC, OFF_WIRELEN, BATCH_HEADER } from '../../src/capture/batch.js';
 import { sharedDir } from '../helpers/shared.js';
+import { addon } from '../../src/capture/native.js';
 
 const PCAPS = path.resolve(__dirname, '../../pcaps');
 const SHARED = path.join(sharedDir(), 'pcaps');
@@ -132,5 +133,55 @@ describe('the fast savefile reader reads what libpcap reads', () => {
     const { fast, libpcap } = both(file);
     expect(fast).toEqual(libpcap);
     expect(read(file, { batchBytes: 1024 })).toEqual(read(file, { filter: EVERYTHING, batchBytes: 1024 }));
+  });
+});
+
+describe('the fast reader makes its batches ahead on a thread', () => {
+  /** The timestamp second of every record read (less the files' base), in the order read. */
+  function seconds(handle: ReturnType<typeof addon.openOffline>, shapes: [number, number][]): number[] {
+    const out: number[] = [];
+    for (let call = 0; call < 100_000; call++) {
+      const [bytes, max] = shapes[call % shapes.length]!;
+      const buf = Buffer.from(new ArrayBuffer(bytes));
+      const n = handle.next(buf, max);
+      if (n < 0) break;
+      let off = 0;
+      for (let i = 0; i < n; i++) {
+        out.push(buf.readUInt32LE(off + OFF_SEC) - 1_700_000_000);
+        off += batchRecordSize(buf.readUInt32LE(off + OFF_CAPLEN));
+      }
+    }
+    return out;
+  }
+
+  it('gives every record once, in order, when the caller changes its batch size mid-file', () => {
+    const file = pcap({ records: many(30_000) });
+    const h = addon.openOffline(file);
+    try {
+      // The first call sets the shape the thread reads ahead in; the later ones do not fit it.
+      const got = seconds(h, [[1 << 20, 512], [4096, 7], [1 << 16, 1000]]);
+      expect(got).toEqual(Array.from({ length: 30_000 }, (_, i) => i));
+    } finally {
+      h.close();
+    }
+  });
+
+  it('can be closed while it is reading ahead, and then refuses to read', () => {
+    const file = pcap({ records: many(50_000) });
+    for (let i = 0; i < 20; i++) {
+      const h = addon.openOffline(file);
+      const buf = Buffer.from(new ArrayBuffer(1 << 16));
+      expect(h.next(buf, 64)).toBe(64);
+      h.close();
+      expect(() => h.next(buf, 64)).toThrow(/closed/);
+    }
+  });
+
+  it('hands a bad record to libpcap after the batches before it, losing none', () => {
+    // Many full batches made ahead, then a record over the snapshot length: libpcap must go on from exactly it.
+    const file = pcap({ snaplen: 200, records: [...many(20_000, () => 100), record(20_000, 300), ...many(5, () => 100)] });
+    const { fast, libpcap } = both(file);
+    expect(fast.packets.length).toBe(libpcap.packets.length);
+    expect(fast).toEqual(libpcap);
   });
 });
