@@ -91,34 +91,30 @@ Status FillFrom(const Reader* r, Cursor* c, uint8_t* buf, size_t cap, int32_t ma
   return Status::kMore;
 }
 
-// The read-ahead thread: fills the ring's free slots in order, from its own cursor, until a batch ends the file
-// (kEnd or kHandOff) or it is told to stop. It stops at a hand-off too: the caller hands the file to libpcap
-// at that batch's end, after taking the batches before it.
+// The read-ahead thread: fills the ring's free slots in order from the shared cursor, until a batch ends the file
+// (kEnd or kHandOff) or it is told to stop. It stops at a hand-off too: the caller hands the file to libpcap at
+// that batch's end, after taking the batches before it.
 void ReadAhead(Reader* r) {
+  std::unique_lock<std::mutex> lock(r->mu);
   for (;;) {
-    size_t at;
-    {
-      std::unique_lock<std::mutex> lock(r->mu);
-      r->waitingForFree = true;
-      r->freed.wait(lock, [r] { return r->stop || r->ready < kSlots; });
-      r->waitingForFree = false;
-      if (r->stop) break;
-      at = (r->head + r->ready) % kSlots;
-    }
-    Slot& s = r->ring[at];
+    r->waitingForFree = true;
+    r->freed.wait(lock, [r] { return r->stop || r->ended || (r->ready < kSlots && !r->filling); });
+    r->waitingForFree = false;
+    if (r->stop || r->ended) return;
+    Slot& s = r->ring[(r->head + r->ready) % kSlots];
+    r->filling = true;
+    lock.unlock();
     s.off = 0;
     s.count = 0;
-    s.posBefore = r->ahead.pos;
-    s.status = FillFrom(r, &r->ahead, s.mem, r->slotCap, r->slotPackets, &s.off, &s.count);
-    s.posAfter = r->ahead.pos;
-    std::lock_guard<std::mutex> lock(r->mu);
+    s.posBefore = r->cur.pos;
+    s.status = FillFrom(r, &r->cur, s.mem, r->slotCap, r->slotPackets, &s.off, &s.count);
+    s.posAfter = r->cur.pos;
+    lock.lock();
+    r->filling = false;
     r->ready++;
-    if (s.status != Status::kMore) r->threadDone = true;
+    if (s.status != Status::kMore) r->ended = true;
     if (r->waitingForFull) r->filled.notify_one();
-    if (r->threadDone) return;
   }
-  std::lock_guard<std::mutex> lock(r->mu);
-  r->threadDone = true;
 }
 
 void StopThread(Reader* r) {
@@ -143,12 +139,9 @@ bool StartThread(Reader* r, size_t cap, int32_t maxPackets) {
     s.mem = static_cast<uint8_t*>(m);
   }
   r->slotPackets = maxPackets;
-  r->ahead = std::move(r->cur);
-  r->cur = Cursor();
   try {
     r->thread = std::thread(ReadAhead, r);
   } catch (const std::system_error&) {
-    r->cur = std::move(r->ahead);
     return false;
   }
   r->threadStarted = true;
@@ -190,39 +183,57 @@ Reader* Open(pcap_t* p) {
 }
 
 Status Fill(Reader* r, uint8_t* buf, size_t cap, int32_t maxPackets, size_t* off, int32_t* count) {
-  // The thread makes the caller's batches, the same ones it would make itself, while the caller decodes the
-  // last: on a replay the copying and the file's reads leave the thread that does the flow work.
+  // The thread makes the caller's batches, the same ones the caller would make, while the caller decodes the
+  // last: on a replay the copying and the file's reads leave the thread that does the flow work. When none is
+  // ready and the thread is not in the middle of one (a busy machine has not run it), the caller reads the next
+  // batch itself rather than wait for it to be scheduled.
   if (!r->threadStarted && r->ring.empty() && *off == 0 && *count == 0) StartThread(r, cap, maxPackets);
   if (r->threadStarted) {
-    Slot* s;
-    {
-      std::unique_lock<std::mutex> lock(r->mu);
+    std::unique_lock<std::mutex> lock(r->mu);
+    if (r->ready == 0 && r->filling) {
       r->waitingForFull = true;
-      r->filled.wait(lock, [r] { return r->ready > 0; });
+      r->filled.wait(lock, [r] { return r->ready > 0 || !r->filling; });
       r->waitingForFull = false;
-      s = &r->ring[r->head];
     }
-    if (s->off <= cap - *off && s->count <= maxPackets - *count) {
-      std::memcpy(buf + *off, s->mem, s->off);
-      *off += s->off;
-      *count += s->count;
-      r->pos = s->posAfter;
-      Status st = s->status;
-      {
-        std::lock_guard<std::mutex> lock(r->mu);
+    if (r->ready > 0) {
+      Slot& s = r->ring[r->head];
+      lock.unlock();
+      if (s.off <= cap - *off && s.count <= maxPackets - *count) {
+        std::memcpy(buf + *off, s.mem, s.off);
+        *off += s.off;
+        *count += s.count;
+        r->pos = s.posAfter;
+        Status st = s.status;
+        lock.lock();
         r->head = (r->head + 1) % kSlots;
         r->ready--;
         if (r->waitingForFree && r->ready <= kSlots / 2) r->freed.notify_one();
+        lock.unlock();
+        if (st != Status::kMore) StopThread(r);
+        return st;
       }
+      // A call shaped unlike the first (not one flowprobe makes): drop what was read ahead and go on from this
+      // batch's first record in this thread.
+      uint64_t from = s.posBefore;
+      StopThread(r);
+      r->cur = Cursor();
+      r->cur.pos = from;
+    } else if (!r->ended) {
+      r->filling = true;
+      lock.unlock();
+      Status st = FillFrom(r, &r->cur, buf, cap, maxPackets, off, count);
+      r->pos = r->cur.pos;
+      lock.lock();
+      r->filling = false;
+      if (st != Status::kMore) r->ended = true;
+      if (r->waitingForFree) r->freed.notify_one();
+      lock.unlock();
       if (st != Status::kMore) StopThread(r);
       return st;
+    } else {
+      lock.unlock();
+      StopThread(r);
     }
-    // A call shaped unlike the first (not one flowprobe makes): drop what was read ahead and go on from this
-    // batch's first record in this thread.
-    uint64_t from = s->posBefore;
-    StopThread(r);
-    r->cur = Cursor();
-    r->cur.pos = from;
   }
   Status st = FillFrom(r, &r->cur, buf, cap, maxPackets, off, count);
   r->pos = r->cur.pos;

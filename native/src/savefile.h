@@ -44,7 +44,7 @@ struct Reader {
   int fd = -1;
   bool nano = false;
   uint32_t snaplen = 0;
-  /** The caller's cursor; while the thread runs, the thread's (see ahead) is the live one. */
+  /** Used by whichever thread holds `filling` (the caller's alone when there is no read-ahead thread). */
   Cursor cur;
   /** pos of the record after the last one handed to the caller: where libpcap takes over on kHandOff. */
   uint64_t pos = 0;
@@ -52,16 +52,16 @@ struct Reader {
   // Read-ahead (savefile.cc): a ring of batches the thread fills and Fill hands out in order.
   std::thread thread;
   bool threadStarted = false;
-  bool threadDone = false;  // no more batches will come (it made its last one, or was stopped)
   size_t slotCap = 0;
   int32_t slotPackets = 0;
   std::vector<Slot> ring;
-  Cursor ahead;
   std::mutex mu;
   std::condition_variable filled;
   std::condition_variable freed;
-  size_t head = 0;   // next slot Fill takes
-  size_t ready = 0;  // slots filled and not yet taken
+  size_t head = 0;       // next slot Fill takes
+  size_t ready = 0;      // slots filled and not yet taken
+  bool filling = false;  // a thread is reading from `cur`
+  bool ended = false;    // a batch ended the file (kEnd or kHandOff): nothing more is read ahead
   bool stop = false;
   bool waitingForFull = false;
   bool waitingForFree = false;
