@@ -168,7 +168,7 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
   const t0 = performance.now();
   const child = spawn('bash', ['-c', script, 'bash', ...full], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...opts.env, FPB_TIMES: timesFile },
+    env: { ...toolEnv(), ...opts.env, FPB_TIMES: timesFile },
   });
   let out = '';
   let err = '';
@@ -309,4 +309,22 @@ export function options(defaults: Record<string, number | boolean>): Record<stri
 
 export function banner(title: string): void {
   console.log(`\n== ${title} ==  (${new Date().toISOString()}, ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(2)})`);
+  if (STRIPPED.some((k) => process.env[k] !== undefined)) {
+    console.log(`environment: ${STRIPPED.join(', ')} removed for the commands timed from their start (see toolEnv in bench/lib.ts)`);
+  }
+}
+
+/**
+ * Variables taken out of the measured commands' environment. Node reads the certificate bundle NODE_EXTRA_CA_CERTS
+ * names when it starts, before any of our code runs: on machines that set it for every process (ours do, to
+ * /etc/ssl/certs/ca-certificates.crt) that added 37 ms to each flowprobe start (node -e 0: 62 -> 25 ms), a
+ * third of its start-up on a replay, for TLS that neither tool uses. softflowd reads no such variable.
+ */
+const STRIPPED = ['NODE_EXTRA_CA_CERTS'];
+
+/** The environment measured commands run with: this process's, without STRIPPED. */
+export function toolEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const k of STRIPPED) delete env[k];
+  return env;
 }
