@@ -1,4 +1,4 @@
-// Giving memory back (pages.cc): adds releasePages to the addon's exports.
+// Memory placement (pages.cc): adds releasePages and lineOffset to the addon's exports.
 #pragma once
 #include <node_api.h>
 

@@ -85,6 +85,8 @@ interface Addon {
   unixDgramSend(path: string, data: Uint8Array): number;
   /** Releases the whole pages inside the view (MADV_DONTNEED: they read as zeros next time); bytes released. */
   releasePages(view: ArrayBufferView): number;
+  /** Where the view's first byte falls in its 64-byte cache line (0-63). */
+  lineOffset(view: ArrayBufferView): number;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

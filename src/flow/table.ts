@@ -24,7 +24,7 @@ import { DecodeStatus, Fragment, MAX_MPLS_LABELS, type PacketView } from '../dec
 import { FlowRecord, type FlowSink } from '../wire/record.js';
 import { DEFAULT_TIMEOUTS, END_REASON, ExpiryRule, OVERBYTES_LIMIT, Reason, type Timeouts } from './expiry.js';
 import { FlowStats } from './stats.js';
-import { carry } from './arrays.js';
+import { carry, lineAlignedUint32 } from './arrays.js';
 import { ExpiryWheel } from './wheel.js';
 import { addon } from '../capture/native.js';
 
@@ -1062,7 +1062,7 @@ export class FlowTable {
 
   /** Grows every per-flow array to `cap` flows (the first call allocates them). */
   private resize(cap: number): void {
-    this.rows = carry(this.rows, new Uint32Array(cap * ROW));
+    this.rows = carry(this.rows, lineAlignedUint32(cap * ROW));
     this.firstNs = carry(this.firstNs, new Uint32Array(2 * cap));
     this.seq = carry(this.seq, new Uint32Array(cap));
     if (this.useVlan) this.vlanKey = carry(this.vlanKey, new Uint32Array(cap));

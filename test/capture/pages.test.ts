@@ -49,3 +49,19 @@ describe('releasePages', () => {
     expect(() => addon.releasePages({} as unknown as Uint8Array)).toThrow(/releasePages\(view: TypedArray\)/);
   });
 });
+
+describe('lineOffset', () => {
+  it('tells where a view starts within its 64-byte cache line, consistently across offsets into one buffer', () => {
+    const buf = new ArrayBuffer(1 << 20);
+    const base = addon.lineOffset(new Uint8Array(buf));
+    expect(base).toBeGreaterThanOrEqual(0);
+    expect(base).toBeLessThan(64);
+    for (let k = 0; k < 200; k++) expect(addon.lineOffset(new Uint8Array(buf, k, 1))).toBe((base + k) % 64);
+    expect(addon.lineOffset(new Uint32Array(buf, 4 * 5, 3))).toBe((base + 20) % 64);
+  });
+
+  it('refuses what is not a typed array', () => {
+    expect(() => (addon.lineOffset as (v: unknown) => number)({})).toThrow(TypeError);
+    expect(() => (addon.lineOffset as (v: unknown) => number)(new ArrayBuffer(8))).toThrow(/lineOffset/);
+  });
+});
