@@ -172,6 +172,8 @@ async function main(): Promise<void> {
       if (suspect !== null) suspect.onFlow(r);
       else printer?.onFlow(r);
     },
+    // Stored and not printed: sessions write plausible records straight from the datagram into the file.
+    direct: printer === null ? writer : null,
   };
   collector = new Collector(cfg, sink, log);
 

@@ -5,9 +5,11 @@
  * counters that say what went wrong. Sockets and session tables are collector.ts's business; the decoding itself
  * is src/wire's.
  */
-import { compilable, decodeCompiledSet, flowDecoderFor, type FlowSetDecoder } from '../wire/compiled.js';
+import {
+  TranscodeState, compilable, decodeCompiledSet, flowDecoderFor, transcoderFor, type FlowSetDecoder, type FlowTranscoder,
+} from '../wire/compiled.js';
 import { WireError, wireErrorName } from '../wire/errors.js';
-import { OptionsRecord } from '../wire/ie.js';
+import { IE, OptionsRecord } from '../wire/ie.js';
 import { IPFIX_HEADER_LENGTH, IpfixHeader, readIpfixHeader } from '../wire/ipfix.js';
 import { FlowRecord, type FlowSink } from '../wire/record.js';
 import {
@@ -37,6 +39,24 @@ export const TimeFault = {
 /** Where a session's records go: plausible ones to onFlow, the others to onSuspect with TimeFault bits. */
 export interface SessionSink extends FlowSink {
   onSuspect(rec: FlowRecord, faults: number): void;
+  /**
+   * Where plausible records may instead be written straight from the datagram, when onFlow does nothing else
+   * with them (flowcapd storing and not printing). Records that need a look of their own (suspect times, sampling,
+   * a layout chosen by value) still come through onFlow and onSuspect.
+   */
+  readonly direct?: DirectSink | null;
+}
+
+/** A flow file writer as a transcoder writes into it (store/writer.ts's FlowFileWriter). */
+export interface DirectSink {
+  /** The record template for flows of this family from an exporter of that family. */
+  templateFor(v6: boolean, exporter6: boolean): { index: number; template: Template };
+  /** Records of template `index` that may be written at offsetFor(index) of out now; 0: use onFlow. */
+  reserve(index: number): number;
+  readonly out: Uint8Array;
+  readonly outView: DataView;
+  offsetFor(index: number): number;
+  commit(index: number, n: number, packets: number, octets: number): void;
 }
 
 export interface SessionConfig {
@@ -78,6 +98,9 @@ interface TemplateSlot {
   /** Data sets decoded with it; a template in steady use gets a compiled decoder. */
   sets: number;
   decoder: FlowSetDecoder | null;
+  /** With a direct sink: the compiled template's records written straight into the file (null: they cannot be). */
+  transcoder: FlowTranscoder | null;
+  fileTemplate: number;
 }
 
 /**
@@ -182,6 +205,8 @@ export class Session implements SetVisitor {
   private curUptime = 0;
   private curSecs = 0;
   private readonly flowSink: FlowSink;
+  private readonly direct: DirectSink | null;
+  private readonly tx = new TranscodeState();
   private readonly optionsCb: (o: OptionsRecord) => void;
   /** The last template set and options template set, and the templates being collected from a parse. */
   private knownSets: [KnownSet | null, KnownSet | null] = [null, null];
@@ -208,6 +233,13 @@ export class Session implements SetVisitor {
     this.stamp = cfg.stampExporter;
     this.maxFutureMs = cfg.maxFutureMs;
     this.flowSink = { onFlow: (r) => this.deliver(r) };
+    // Direct writing stamps the exporter as deliver does; a reader keeping stored exporters goes through deliver.
+    this.direct = cfg.stampExporter ? (out.direct ?? null) : null;
+    const w = exporter.words;
+    this.tx.e0 = w[0];
+    this.tx.e1 = w[1];
+    this.tx.e2 = w[2];
+    this.tx.e3 = w[3];
     this.optionsCb = (o) => this.onOptions(o);
   }
 
@@ -327,7 +359,7 @@ export class Session implements SetVisitor {
     const old = this.templates.get(t.id);
     // A refresh (the same layout again, every few datagrams from most exporters) keeps its slot, with the template's
     // compiled plans and decoder; it only moves to the newest end of both orders, as a new definition would.
-    let slot: TemplateSlot = { session: this, t, sets: 0, decoder: null };
+    let slot: TemplateSlot = { session: this, t, sets: 0, decoder: null, transcoder: null, fileTemplate: -1 };
     if (old !== undefined) {
       // RFC 7011 §8.1 / RFC 3954 §5.2: a new definition of an ID replaces the old one.
       if (old.t.sameLayout(t)) slot = old;
@@ -412,17 +444,69 @@ export class Session implements SetVisitor {
     if (t.options) {
       e = decodeOptionsSet(dv, start, end, t, this.tb, this.opt, this.optionsCb, res);
     } else {
-      if (slot.decoder === null && ++slot.sets > COMPILE_AFTER_SETS && compilable(t)) slot.decoder = flowDecoderFor(t);
+      if (slot.decoder === null && ++slot.sets > COMPILE_AFTER_SETS && compilable(t)) this.compile(slot);
       e =
-        slot.decoder !== null
-          ? decodeCompiledSet(slot.decoder, dv, start, end, this.tb, this.rec, this.flowSink, res)
-          : decodeFlowSet(dv, start, end, t, this.tb, this.rec, this.flowSink, res);
+        slot.transcoder !== null && !(this.rate > 1)
+          ? this.decodeDirect(slot, dv, start, end, res)
+          : slot.decoder !== null
+            ? decodeCompiledSet(slot.decoder, dv, start, end, this.tb, this.rec, this.flowSink, res)
+            : decodeFlowSet(dv, start, end, t, this.tb, this.rec, this.flowSink, res);
       if (counted) this.msgFlows += res.records;
     }
     if (counted) this.msgAll += res.records;
     this.counters.unresolvedTimes += this.tb.unresolved - before;
     if (e !== WireError.OK) this.onError(e, start);
     else if (res.records === 0) this.onEmptySet(t.id, end - start);
+  }
+
+  private compile(slot: TemplateSlot): void {
+    const t = slot.t;
+    slot.decoder = flowDecoderFor(t);
+    if (this.direct === null) return;
+    const v6 = t.fields.some((f) => f.pen === 0 && (f.id === IE.sourceIPv6Address || f.id === IE.destinationIPv6Address));
+    const to = this.direct.templateFor(v6, this.exporter.version === 6);
+    slot.fileTemplate = to.index;
+    slot.transcoder = transcoderFor(t, to.template);
+  }
+
+  /**
+   * A data set written straight into the direct sink, as far as it takes records and their times pass deliver's
+   * checks; a record that does not goes through the compiled decoder and deliver, and the rest resumes after it.
+   * Sampling is never in force here (deliver scales the counters).
+   */
+  private decodeDirect(slot: TemplateSlot, dv: DataView, start: number, end: number, res: SetResult): number {
+    const d = slot.decoder!;
+    const write = slot.transcoder!;
+    const k = slot.fileTemplate;
+    const sink = this.direct!;
+    const x = this.tx;
+    const tb = this.tb;
+    const n = d.length;
+    x.limitMs = this.receivedMs + this.maxFutureMs;
+    let p = start;
+    let records = 0;
+    while (end - p >= n) {
+      const room = sink.reserve(k);
+      if (room > 0) {
+        const left = Math.floor((end - p) / n);
+        const want = room < left ? room : left;
+        const done = write(dv, p, want, sink.out, sink.outView, sink.offsetFor(k), tb, x, this.rec);
+        if (done > 0) {
+          sink.commit(k, done, x.packets, x.octets);
+          this.counters.flows += done;
+          records += done;
+          p += done * n;
+        }
+        if (done === want) continue;
+      }
+      d.record(dv, p, this.rec, tb);
+      this.deliver(this.rec);
+      records++;
+      p += n;
+    }
+    res.records = records;
+    res.error = WireError.OK;
+    return WireError.OK;
   }
 
   private onEmptySet(templateId: number, bytes: number): void {

@@ -103,6 +103,15 @@ export const FILE_TEMPLATES: readonly Template[] = buildTemplates();
  */
 const FILE_WRITERS: readonly FlowRecordWriter[] = FILE_TEMPLATES.map(compileFlowWriter);
 
+/**
+ * The template of a record with neither MPLS labels nor reverse counters, of either family, with the next hop of
+ * its family: what a receiver writing records straight from a datagram (compiled.ts's transcoders) picks once per
+ * exporter template.
+ */
+export function plainTemplateIndex(v6: boolean, exporter6: boolean): number {
+  return layoutIndex(v6, false, exporter6, false);
+}
+
 /** Which of {@link FILE_TEMPLATES} carries this record without losing anything. */
 export function fileTemplateIndex(r: FlowRecord): number {
   const extended = r.mplsDepth > 0 || r.revPackets !== 0 || r.revOctets !== 0 || r.revTcpFlags !== 0 || r.revTos !== 0;
@@ -119,8 +128,9 @@ const TEMPLATE_SET_LENGTH = SET_HEADER_LENGTH + FILE_TEMPLATES.reduce((n, t) => 
  * the message (RFC 7011 §3.1), so each file is one correctly numbered stream.
  */
 export class FileMessageBuilder {
-  private readonly buf: Uint8Array;
-  private readonly dv: DataView;
+  /** The message being built; records written into it by the caller go at {@link offsetFor} (see commit). */
+  readonly buf: Uint8Array;
+  readonly dv: DataView;
   /** Absolute times need no base; the codecs take one anyway. */
   private readonly tb = new TimeBase();
   private pos = 0;
@@ -171,6 +181,30 @@ export class FileMessageBuilder {
     this.pos += t.fixedLength;
     this.records++;
     return true;
+  }
+
+  /** Whole records of template `k` the message still has room for. */
+  room(k: number): number {
+    const t = FILE_TEMPLATES[k];
+    const free = this.buf.length - this.pos - (this.setId === t.id ? 0 : SET_HEADER_LENGTH);
+    return free < t.fixedLength ? 0 : Math.floor(free / t.fixedLength);
+  }
+
+  /** Where the next record of template `k` goes: after the set header, if it starts a set. */
+  offsetFor(k: number): number {
+    return this.pos + (this.setId === FILE_TEMPLATES[k].id ? 0 : SET_HEADER_LENGTH);
+  }
+
+  /** The caller wrote `n` records of template `k` from offsetFor(k) on (at most room(k)): they join the message. */
+  commit(k: number, n: number): void {
+    if (n <= 0) return;
+    const t = FILE_TEMPLATES[k];
+    if (this.setId !== t.id) {
+      this.closeSet();
+      this.openSet(t.id);
+    }
+    this.pos += n * t.fixedLength;
+    this.records += n;
   }
 
   /** Completes the message and returns it: a view of the reused buffer, valid until the next begin. */

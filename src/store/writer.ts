@@ -26,7 +26,8 @@ import {
 import { join } from 'node:path';
 import type { FlowRecord, FlowSink } from '../wire/record.js';
 import { IPFIX_HEADER_LENGTH, IPFIX_VERSION } from '../wire/ipfix.js';
-import { FileMessageBuilder, parseTempName, slotName, slotStart, tempName } from './format.js';
+import { FILE_TEMPLATES, FileMessageBuilder, parseTempName, plainTemplateIndex, slotName, slotStart, tempName } from './format.js';
+import type { Template } from '../wire/template.js';
 
 /** What `flowprobe -w` and flowcapd write into; see {@link FlowFileWriter}. */
 export interface FlowFileSink extends FlowSink {
@@ -162,6 +163,59 @@ export class FlowFileWriter implements FlowFileSink {
     file.packets += rec.packets;
     file.octets += rec.octets;
     this.stats.records++;
+  }
+
+  /**
+   * For a receiver writing records itself (compiled.ts's transcoders, into {@link out} at {@link offsetFor}): makes
+   * the message ready for records of FILE_TEMPLATES[k], as onFlow would for one more record, and says how many may
+   * be written there now. 0: this record must come through onFlow (the writer is closed, or the disk is refusing
+   * writes and the memory queue is near its bound, where onFlow decides record by record).
+   */
+  reserve(k: number): number {
+    if (this.closed) return 0;
+    const now = this.now();
+    if (now >= this.slotEnd || this.files.length === 0 || this.files[this.files.length - 1].closing) this.nextSlot(now);
+    const b = this.builder;
+    // With this much room below the bound, onFlow would not drop any record of the message.
+    if (this.stats.heldBytes + b.maxLength >= this.maxBuffer) return 0;
+    const file = this.files[this.files.length - 1];
+    if (!b.open) this.beginMessage(file, now);
+    const n = b.room(k);
+    if (n > 0) return n;
+    // Full: as onFlow's nextMessage, the message goes to the file and the record starts the next one.
+    this.finishMessage(file);
+    this.drain();
+    b.begin(Math.floor(now / 1000), file.records, false);
+    // onFlow adds the record that starts a message whatever the queue holds; the next ones it checks again.
+    return this.stats.heldBytes + b.maxLength >= this.maxBuffer ? 1 : b.room(k);
+  }
+
+  /** The template a transcoder writes records of this family from an exporter of that family with. */
+  templateFor(v6: boolean, exporter6: boolean): { index: number; template: Template } {
+    const index = plainTemplateIndex(v6, exporter6);
+    return { index, template: FILE_TEMPLATES[index] };
+  }
+
+  /** The message {@link reserve} made ready. */
+  get out(): Uint8Array {
+    return this.builder.buf;
+  }
+
+  get outView(): DataView {
+    return this.builder.dv;
+  }
+
+  offsetFor(k: number): number {
+    return this.builder.offsetFor(k);
+  }
+
+  /** `n` records (at most what reserve said) were written at offsetFor(k), holding these packets and octets. */
+  commit(k: number, n: number, packets: number, octets: number): void {
+    this.builder.commit(k, n);
+    const file = this.files[this.files.length - 1];
+    file.packets += packets;
+    file.octets += octets;
+    this.stats.records += n;
   }
 
   private nextSlot(now: number): void {

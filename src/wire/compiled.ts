@@ -219,15 +219,14 @@ function clearText(): string {
   ].join('\n');
 }
 
-function build<F>(plan: RecordPlan<FlowRecord>, params: string, body: (fields: string) => string, which: 'dec' | 'enc'): F {
-  const names: string[] = [];
-  const values: unknown[] = [];
+/** Each field's statement, in record order, for a record at `base`; what the text calls goes into names/values. */
+function fieldLines(plan: RecordPlan<FlowRecord>, which: 'dec' | 'enc', base: string, names: string[], values: unknown[]): string[] {
   const lines: string[] = [];
   let off = 0;
   plan.codecs.forEach((c, i) => {
     const len = plan.lens[i];
     if (c !== undefined) {
-      const at = `p + ${off}`;
+      const at = `${base} + ${off}`;
       const text = INLINE.get(c)?.[which];
       if (text !== undefined) lines.push(text(at, len));
       else if (which === 'enc' && c.value !== undefined && (len === 1 || len === 2 || len === 4)) {
@@ -244,9 +243,20 @@ function build<F>(plan: RecordPlan<FlowRecord>, params: string, body: (fields: s
     }
     off += len;
   });
+  return lines;
+}
+
+function make<F>(params: string, body: string, names: string[], values: unknown[]): F {
   const helpers = Object.keys(HELPERS);
-  const make = new Function(...helpers, ...names, `return function (${params}) {\n${body(lines.join('\n'))}\n};`);
-  return make(...Object.values(HELPERS), ...values) as F;
+  const f = new Function(...helpers, ...names, `return function (${params}) {\n${body}\n};`);
+  return f(...Object.values(HELPERS), ...values) as F;
+}
+
+function build<F>(plan: RecordPlan<FlowRecord>, params: string, body: (fields: string) => string, which: 'dec' | 'enc'): F {
+  const names: string[] = [];
+  const values: unknown[] = [];
+  const lines = fieldLines(plan, which, 'p', names, values);
+  return make<F>(params, body(lines.join('\n')), names, values);
 }
 
 /** Whether {@link compileFlowDecoder} takes this template: fixed-length flow records of a bounded field count. */
@@ -326,4 +336,119 @@ export function flowDecoderFor(t: Template): FlowSetDecoder {
     decoders.set(key, d);
   }
   return d;
+}
+
+/** What a {@link FlowTranscoder} takes besides the bytes, and the sums it leaves (one reused object per caller). */
+export class TranscodeState {
+  /** The exporter's address words, written into every record (a collector's stamp). */
+  e0 = 0;
+  e1 = 0;
+  e2 = 0;
+  e3 = 0;
+  /** A record starting or ending after this (ms since the epoch) is left to the caller; Infinity: none is. */
+  limitMs = Infinity;
+  /** Packets and octets of the records the last call wrote. */
+  packets = 0;
+  octets = 0;
+}
+
+/**
+ * Reads up to `count` whole records of one template from `p` on and writes each as a record of another at `q`
+ * (`ob` and `odv` view the output), field for field what decoding into a FlowRecord, stamping the exporter from
+ * `x` and writing that record would give. Returns how many it wrote: fewer than `count` when the next record ends
+ * before it starts or lies beyond `x.limitMs`, which the caller then takes the FlowRecord way. `r` is scratch, for
+ * the rare times that need time.ts's general arithmetic.
+ */
+export type FlowTranscoder = (
+  dv: DataView, p: number, count: number, ob: Uint8Array, odv: DataView, q: number, tb: TimeBase, x: TranscodeState, r: FlowRecord,
+) => number;
+
+/** `r.prop` and `r.words[i]` in the field texts: in a transcoder each is a local, `r_prop` and `r_words_i`. */
+const LOCAL = /\br\.(\w+)(?:\[(\d+)\])?/g;
+
+/**
+ * {@link FlowTranscoder} from flow template `from` to `to`, or null when the two do not line up: a field of `from`
+ * has no inline text, or sets something `to` does not carry (so the record would need another layout), or `from`
+ * names both address families. The record is never a FlowRecord: each property is a local of the generated
+ * function, so what `from` does not carry is a constant zero in what `to` writes.
+ */
+export function compileTranscoder(from: Template, to: Template): FlowTranscoder | null {
+  if (!compilable(from) || to.options || to.fixedLength <= 0) return null;
+  const plan = from.flowPlan();
+  if (plan.codecs.some((c) => c !== undefined && INLINE.get(c)?.dec === undefined)) return null;
+  const names: string[] = [];
+  const values: unknown[] = [];
+  const local = (_: string, prop: string, i?: string): string => (i === undefined ? `r_${prop}` : `r_${prop}_${i}`);
+  // The times' general arithmetic works on a record: `r` is scratch, copied back into the locals.
+  const viaRecord = (text: string): string =>
+    text.replace(/(setRecord(?:Ms|Time)\(r, (true|false), [^;]*\);)/g, (_, call: string, end: string) => {
+      const [sec, nsec] = end === 'true' ? ['endSec', 'endNsec'] : ['startSec', 'startNsec'];
+      return `{ ${call} r_${sec} = r.${sec}; r_${nsec} = r.${nsec}; }`;
+    });
+  const dec = fieldLines(plan, 'dec', 'p', names, values).map((l) => viaRecord(l.replace(LOCAL, local)));
+  const encPlan = to.flowPlan();
+  if (encPlan.codecs.some((c) => c === undefined || INLINE.get(c)?.enc === undefined)) return null;
+  const enc = fieldLines(encPlan, 'enc', 'q', names, values).map((l) =>
+    l.replace(LOCAL, local).replace(/\bdv\./g, 'odv.').replace(/\bb\[/g, 'ob['),
+  );
+  const set = new Set<string>();
+  const versions = new Set<string>();
+  for (const l of dec) {
+    for (const m of l.matchAll(/\b(r_\w+) = /g)) set.add(m[1]);
+    for (const m of l.matchAll(/\br_ipVersion = (\d)/g)) versions.add(m[1]);
+  }
+  const read = new Set<string>();
+  for (const l of enc) for (const m of l.matchAll(/\br_\w+/g)) read.add(m[0]);
+  if (versions.size > 1 || [...set].some((v) => v !== 'r_ipVersion' && !read.has(v))) return null;
+  // The layout `to` has for the family `from` says: an IPv6 layout writes four words of each address.
+  if ((versions.has('6') ? 6 : 4) !== (read.has('r_src_1') ? 6 : 4)) return null;
+  for (const t of ['startSec', 'startNsec', 'endSec', 'endNsec', 'packets', 'octets']) read.add(`r_${t}`);
+  // What `from` never sets is the same for every record: written as the constant, it costs the compiler little.
+  const constant = (v: string): string | undefined => {
+    if (set.has(v)) return undefined;
+    const e = /^r_exporter_(\d)$/.exec(v);
+    return e ? `e${e[1]}` : v === 'r_ipVersion' ? '4' : '0';
+  };
+  const encText = enc.map((l) => l.replace(/\br_\w+/g, (v) => constant(v) ?? v));
+  // The times and counters are read by the checks and sums below even when `from` lacks them.
+  const init = [...new Set([...read, ...set])]
+    .filter((v) => constant(v) === undefined || /^r_(start|end)|^r_(packets|octets)$/.test(v))
+    .map((v) => `${v} = ${v === 'r_ipVersion' ? '4' : '0'}`);
+  const body = [
+    'const limit = x.limitMs, e0 = x.e0, e1 = x.e1, e2 = x.e2, e3 = x.e3;',
+    'let packets = 0, octets = 0, i = 0;',
+    `for (; i < count; i++, p += ${from.fixedLength}, q += ${to.fixedLength}) {`,
+    `let ${init.join(', ')};`,
+    // A record left to the caller is decoded again there: its unplaced times are counted there.
+    'const unresolved = tb.unresolved;',
+    ...dec,
+    // Session.deliver's checks, on the same values: a record failing one goes the FlowRecord way.
+    'const s = r_startSec * 1000 + Math.floor(r_startNsec / 1e6);',
+    'const e = r_endSec * 1000 + Math.floor(r_endNsec / 1e6);',
+    'if (e < s || Math.max(s, e) > limit) { tb.unresolved = unresolved; break; }',
+    ...encText,
+    'packets += r_packets; octets += r_octets;',
+    '}',
+    'x.packets = packets; x.octets = octets;',
+    'return i;',
+  ].join('\n');
+  return make<FlowTranscoder>('dv, p, count, ob, odv, q, tb, x, r', body, names, values);
+}
+
+/** Transcoders made so far, by both layouts: sessions of one kind of exporter share them. */
+const transcoders = new Map<string, FlowTranscoder | null>();
+
+/** {@link compileTranscoder}, once per pair of layouts for the whole process. */
+export function transcoderFor(from: Template, to: Template): FlowTranscoder | null {
+  let key = `${from.version}`;
+  for (const f of from.fields) key += ` ${f.pen}/${f.id}/${f.length}`;
+  key += ` >${to.version}`;
+  for (const f of to.fields) key += ` ${f.pen}/${f.id}/${f.length}`;
+  let t = transcoders.get(key);
+  if (t === undefined) {
+    t = compileTranscoder(from, to);
+    if (transcoders.size >= MAX_CACHED_DECODERS) transcoders.delete(transcoders.keys().next().value as string);
+    transcoders.set(key, t);
+  }
+  return t;
 }
