@@ -1,14 +1,15 @@
 /**
  * bin/bundle.js: a module tree run from its bundle prints what it prints run as ES modules (the order modules are
  * evaluated in, named, renamed, namespace, side-effect, default-of-builtin, re-exported and lazily imported
- * bindings, each module's own import.meta.url), and the trees it cannot pack faithfully are refused.
+ * bindings, each module's own import.meta.url), and the trees it cannot pack faithfully are refused. Its code
+ * cache is one V8 accepts, and a damaged one changes nothing but the start-up time.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bundle, BundleError } from '../../bin/bundle.js';
+import { bodyPath, bundle, BundleError, makeCodeCache } from '../../bin/bundle.js';
 
 let dir = '';
 afterEach(() => {
@@ -74,5 +75,33 @@ describe('bin/bundle.js', () => {
       expect(() => bundle(path.join(d, 'm.js'), path.join(d, 'out.mjs'))).toThrow(why[i]);
       fs.rmSync(d, { recursive: true, force: true });
     });
+  });
+
+  it('leaves a code cache V8 accepts, and runs the same with a damaged one or none', async () => {
+    const d = tree({
+      'src/cli/main.js': `import { twice } from '../lib/y.js';\nconsole.log(twice(21), new URL('.', import.meta.url).pathname.endsWith('/src/cli/'));\n`,
+      'src/lib/y.js': `export function twice(n) { return 2 * n; }\n`,
+    });
+    const out = path.join(d, 'main.mjs');
+    bundle(path.join(d, 'src/cli/main.js'), out);
+    const cache = bodyPath(out).replace(/\.js$/, '.cache');
+    const run = (): string => execFileSync(process.execPath, [out], { encoding: 'utf8' });
+    expect(run()).toBe('42 true\n');
+    await makeCodeCache(out, []);
+    expect(fs.statSync(cache).size).toBeGreaterThan(0);
+    // What the loader does with it: V8 takes it for this text.
+    const probe = `const vm = require('node:vm'), fs = require('node:fs');` +
+      `const s = new vm.Script(fs.readFileSync(${JSON.stringify(bodyPath(out))}, 'utf8'), { filename: ${JSON.stringify(bodyPath(out))}, cachedData: fs.readFileSync(${JSON.stringify(cache)}) });` +
+      `console.log(s.cachedDataRejected);`;
+    expect(execFileSync(process.execPath, ['-e', probe], { encoding: 'utf8' })).toBe('false\n');
+    expect(run()).toBe('42 true\n');
+    fs.writeFileSync(cache, Buffer.from('not a code cache at all'));
+    expect(run()).toBe('42 true\n');
+    fs.rmSync(cache);
+    expect(run()).toBe('42 true\n');
+    // A new bundle drops the cache made for the old text.
+    fs.writeFileSync(cache, 'stale');
+    bundle(path.join(d, 'src/cli/main.js'), out);
+    expect(fs.existsSync(cache)).toBe(false);
   });
 });
