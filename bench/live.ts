@@ -5,8 +5,10 @@
  * and the interface's, from the probe's `statistics`, and the kernel's rx_dropped of the interface), and the
  * probe's CPU time (utime + stime from /proc/PID/stat) from just before the replay to when it has gone idle,
  * per million packets, split into user and system time and into the process's main thread and its other threads
- * (for flowprobe: V8's compiler and GC helpers, any worker). Runs alternate softflowd, flowprobe, ... Needs root
- * (network namespaces).
+ * (for flowprobe: V8's compiler and GC helpers, any worker), and the main thread's context switches per million
+ * packets: the times it slept for packets (voluntary: wake-ups) and the times it was taken off the CPU while it
+ * had work (involuntary: preemptions, e.g. by the collector each export datagram wakes). Runs alternate
+ * softflowd, flowprobe, ... Needs root (network namespaces).
  *
  *   npx tsx bench/live.ts [--packets 1000000] [--flows 100000] [--runs 3]
  *
@@ -57,6 +59,9 @@ interface LiveRun {
   sysPerM: number;
   mainPerM: number;
   othersPerM: number;
+  /** The main thread's voluntary and involuntary context switches, per M packets. */
+  wakeupsPerM: number;
+  preemptedPerM: number;
   received: number;
   processed: number;
   pcapDropped: number;
@@ -73,6 +78,17 @@ function cpuTimes(pid: number, task?: number): { user: number; sys: number } {
     return { user: Number(f[11]) / 100, sys: Number(f[12]) / 100 };
   } catch {
     return { user: 0, sys: 0 };
+  }
+}
+
+/** The main thread's context switches so far (voluntary, involuntary), from /proc; zeros once gone. */
+function switches(pid: number): { voluntary: number; involuntary: number } {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8');
+    const n = (name: string): number => Number(new RegExp(`^${name}:\\s*(\\d+)`, 'm').exec(s)?.[1] ?? 0);
+    return { voluntary: n('voluntary_ctxt_switches'), involuntary: n('nonvoluntary_ctxt_switches') };
+  } catch {
+    return { voluntary: 0, involuntary: 0 };
   }
 }
 
@@ -116,6 +132,7 @@ async function once(tool: keyof typeof probes): Promise<LiveRun> {
     const cpu0 = procCpuSeconds(pid)!;
     const all0 = cpuTimes(pid);
     const main0 = cpuTimes(pid, pid);
+    const sw0 = switches(pid);
     const { stdout, stderr } = await veth.exec('tcpreplay', ['--topspeed', '--preload-pcap', '-i', veth.nsIf, file], 300_000);
     const out = stdout + stderr;
     const sent = field(out, 'Successful packets');
@@ -132,6 +149,7 @@ async function once(tool: keyof typeof probes): Promise<LiveRun> {
     const cpu1 = procCpuSeconds(pid)!;
     const all1 = cpuTimes(pid);
     const main1 = cpuTimes(pid, pid);
+    const sw1 = switches(pid);
     const st = await statistics();
     const perM = (s: number): number => (s * 1e6) / sent;
     const main = main1.user + main1.sys - main0.user - main0.sys;
@@ -144,6 +162,8 @@ async function once(tool: keyof typeof probes): Promise<LiveRun> {
       mainPerM: perM(main),
       // Clock ticks summed two ways: a rounding error must not show as a negative time.
       othersPerM: Math.max(0, perM(cpu1 - cpu0 - main)),
+      wakeupsPerM: perM(sw1.voluntary - sw0.voluntary),
+      preemptedPerM: perM(sw1.involuntary - sw0.involuntary),
       received: field(st, 'Packets received by libpcap'),
       processed: field(st, 'Packets processed'),
       pcapDropped: field(st, 'Packets dropped by libpcap'),
@@ -159,14 +179,14 @@ async function once(tool: keyof typeof probes): Promise<LiveRun> {
 
 const results: Record<keyof typeof probes, LiveRun[]> = { softflowd: [], flowprobe: [] };
 const rows: (string | number)[][] = [
-  ['run', 'tool', 'sent', 'sent/s', 'libpcap got', 'processed', 'libpcap drop', 'if drop', 'kernel drop', 'CPU s per M pkts', 'user', 'sys', 'main thread', 'other threads'],
+  ['run', 'tool', 'sent', 'sent/s', 'libpcap got', 'processed', 'libpcap drop', 'if drop', 'kernel drop', 'CPU s per M pkts', 'user', 'sys', 'main thread', 'other threads', 'wake-ups per M', 'preempted per M'],
 ];
 try {
   for (let i = 0; i < (o.runs as number); i++) {
     for (const tool of ['softflowd', 'flowprobe'] as const) {
       const r = await once(tool);
       results[tool].push(r);
-      rows.push([String(i + 1), tool, r.sent, r.pps, r.received, r.processed, r.pcapDropped, r.ifDropped, r.kernelDropped, r.cpuPerM, r.userPerM, r.sysPerM, r.mainPerM, r.othersPerM]);
+      rows.push([String(i + 1), tool, r.sent, r.pps, r.received, r.processed, r.pcapDropped, r.ifDropped, r.kernelDropped, r.cpuPerM, r.userPerM, r.sysPerM, r.mainPerM, r.othersPerM, Math.round(r.wakeupsPerM), Math.round(r.preemptedPerM)]);
     }
   }
 } finally {
