@@ -76,10 +76,12 @@ function readExpr(off: string, len: number): string {
 }
 
 /**
- * Set while a transcoder's stores are made: there the DataView calls compiled to plain stores, and a quarter of the
- * byte stores' graph made the function much cheaper for V8 to compile (see compileTranscoder).
+ * Set while a transcoder's stores are made (see compileTranscoder). There the DataView calls compile to plain
+ * stores, with a quarter of the byte stores' graph, which makes the function much cheaper for V8 to compile; and
+ * `ranges` holds the largest value of each property the record got from a plain unsigned read (as `r.prop`), whose
+ * stores need no saturation when the field is as wide; a property not in `set` is never set, so 0.
  */
-let viewStores = false;
+let transcoding: { ranges: Map<string, number>; set: Set<string> } | null = null;
 
 /**
  * DataView's setUint16(off, v) as byte stores into `b` (the same bytes): V8 left some DataView stores as calls into
@@ -87,23 +89,28 @@ let viewStores = false;
  * the low bits, so the bytes are the same for any number.
  */
 function set16(off: string, v: string): string {
-  if (viewStores) return `dv.setUint16(${off}, ${v});`;
+  if (transcoding !== null) return `dv.setUint16(${off}, ${v});`;
   return `b[${off}] = ${v} >>> 8; b[${off} + 1] = ${v};`;
 }
 
 /** DataView's setUint32(off, v) as byte stores into `b`, for the same reason (v is converted once, as ToUint32). */
 function set32(off: string, v: string): string {
-  if (viewStores) return `dv.setUint32(${off}, ${v});`;
+  if (transcoding !== null) return `dv.setUint32(${off}, ${v});`;
   return `{ const u = ${v} >>> 0; b[${off}] = u >>> 24; b[${off} + 1] = u >>> 16; b[${off} + 2] = u >>> 8; b[${off} + 3] = u; }`;
 }
 
 /** Writes `v` saturated into `len` bytes: what bytes.ts's writeUnsigned does. */
 function writeStmt(off: string, len: number, v: string): string {
+  const known = transcoding === null ? undefined : (transcoding.ranges.get(v) ?? (/^r\.\w+$/.test(v) && !transcoding.set.has(v) ? 0 : undefined));
   // v % 2^32 as a subtraction (see setMs): the high word times 2^32 is exact, and so is what it leaves of v.
   if (len === 8) {
+    if (known !== undefined && known < 4294967296) return `dv.setUint32(${off}, 0); dv.setUint32(${off} + 4, ${v});`;
     return `{ let v = ${v}; if (!(v > 0)) v = 0; const h = Math.floor(v / 4294967296); dv.setUint32(${off}, h); dv.setUint32(${off} + 4, v - h * 4294967296); }`;
   }
   const max = 2 ** (8 * len) - 1;
+  if (known !== undefined && known <= max && (len === 1 || len === 2 || len === 4)) {
+    return len === 1 ? `b[${off}] = ${v};` : len === 2 ? set16(off, v) : set32(off, v);
+  }
   // `v` read once: it may be a call (a codec's value function).
   const sat = `const w = ${v}; const v = w > 0 ? (w > ${max} ? ${max} : w) : 0;`;
   if (len === 1) return `{ ${sat} b[${off}] = v; }`;
@@ -396,12 +403,20 @@ export function compileTranscoder(from: Template, to: Template): FlowTranscoder 
   const dec = fieldLines(plan, 'dec', 'p', names, values).map((l) => viaRecord(l.replace(LOCAL, local)));
   const encPlan = to.flowPlan();
   if (encPlan.codecs.some((c) => c === undefined || INLINE.get(c)?.enc === undefined)) return null;
-  viewStores = true;
+  // A property set once, by a plain read of 1, 2 or 4 bytes, is within that width.
+  const sets = new Map<string, number>();
+  for (const l of dec) for (const m of l.matchAll(/\b(r_\w+) = /g)) sets.set(m[1], (sets.get(m[1]) ?? 0) + 1);
+  const ranges = new Map<string, number>();
+  for (const l of dec) {
+    const m = /^r_([A-Za-z]+) = dv\.getUint(8|16|32)\(p \+ \d+\);$/.exec(l);
+    if (m !== null && sets.get(`r_${m[1]}`) === 1) ranges.set(`r.${m[1]}`, 2 ** Number(m[2]) - 1);
+  }
+  transcoding = { ranges, set: new Set([...sets.keys()].map((l) => `r.${l.slice(2)}`)) };
   let encLines: string[];
   try {
     encLines = fieldLines(encPlan, 'enc', 'q', names, values);
   } finally {
-    viewStores = false;
+    transcoding = null;
   }
   const enc = encLines.map((l) =>
     l.replace(LOCAL, local).replace(/\bdv\./g, 'odv.').replace(/\bb\[/g, 'ob['),
