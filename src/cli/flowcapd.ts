@@ -177,17 +177,16 @@ async function main(): Promise<void> {
   };
   collector = new Collector(cfg, sink, log);
 
-  // One read's datagrams, each handed to its session from its slot: no per-datagram object but the view.
+  // One read's datagrams, each handed to its session from its slot's views: no per-datagram object at all.
   const onBatch = (b: Batch, n: number): void => {
     clock = Date.now();
-    const { buf, meta, slotBytes } = b;
+    const { meta, slotBytes, slots, views } = b;
     for (let i = 0, o = 0; i < n; i++, o += metaWords) {
-      const start = i * slotBytes;
       if (meta[o + metaTruncated] !== 0) {
         collector.truncated(meta[o + metaFamily], meta[o + metaAddr], meta[o + metaAddr + 1], meta[o + metaAddr + 2],
           meta[o + metaAddr + 3], meta[o + metaPort], meta[o + metaTruncated], slotBytes);
       } else {
-        collector.receiveFrom(buf.subarray(start, start + meta[o + metaLength]), meta[o + metaFamily], meta[o + metaAddr],
+        collector.receiveAt(slots[i], views[i], meta[o + metaLength], meta[o + metaFamily], meta[o + metaAddr],
           meta[o + metaAddr + 1], meta[o + metaAddr + 2], meta[o + metaAddr + 3], meta[o + metaPort], clock);
       }
     }

@@ -123,7 +123,7 @@ export class Collector {
       this.lastAddress = address;
       this.setSource(sourceAddress(address));
     }
-    this.deliver(buf, port, nowMs);
+    this.deliver(buf, new DataView(buf.buffer, buf.byteOffset, buf.byteLength), buf.byteLength, port, nowMs);
   }
 
   /**
@@ -131,11 +131,21 @@ export class Collector {
    * batch receiver reads them: nothing is made per datagram while the source repeats.
    */
   receiveFrom(buf: Uint8Array, family: number, w0: number, w1: number, w2: number, w3: number, port: number, nowMs: number): void {
+    this.receiveAt(buf, new DataView(buf.buffer, buf.byteOffset, buf.byteLength), buf.byteLength, family, w0, w1, w2, w3, port, nowMs);
+  }
+
+  /**
+   * {@link receiveFrom} for the first `length` bytes of `buf` (viewed by `dv` from the same byte): a receive slot
+   * and its views, made once, so nothing at all is made per datagram.
+   */
+  receiveAt(
+    buf: Uint8Array, dv: DataView, length: number, family: number, w0: number, w1: number, w2: number, w3: number, port: number, nowMs: number,
+  ): void {
     this.counters.datagrams++;
     if (family !== this.lastFamily || w0 !== this.lastW0 || w1 !== this.lastW1 || w2 !== this.lastW2 || w3 !== this.lastW3) {
       this.newSourceFrom(family, w0, w1, w2, w3);
     }
-    this.deliver(buf, port, nowMs);
+    this.deliver(buf, dv, length, port, nowMs);
   }
 
   /** A datagram larger than the receiver's slot: cut short by the socket, so counted and never read. */
@@ -170,10 +180,9 @@ export class Collector {
     this.lastSession = null;
   }
 
-  private deliver(buf: Uint8Array, port: number, nowMs: number): void {
+  private deliver(buf: Uint8Array, dv: DataView, n: number, port: number, nowMs: number): void {
     const src = this.lastSrc;
     if (src === null || this.refused(src)) return;
-    const n = buf.byteLength;
     const version = n >= 2 ? u16(buf, 0) : -1;
     if (version !== 1 && version !== 5 && version !== 9 && version !== 10) {
       this.counters.unknownVersion++;
@@ -194,7 +203,7 @@ export class Collector {
       this.lastPort = port;
       this.lastDomain = domain;
     }
-    s.process(buf, nowMs);
+    s.processAt(buf, dv, n, nowMs);
   }
 
   /** Counts and says (once) a datagram from a source --accept-from does not cover. */

@@ -26,11 +26,14 @@ const M = addon.udpMeta;
 /** The errno's name (EADDRINUSE), as the transport's socket errors are named; undefined for one Node does not know. */
 const errnoName = (errno: number): string | undefined => util.getSystemErrorMap().get(-errno)?.[0];
 
-/** Slot accessors for onBatch: slot i's bytes are buf[i * slotBytes, + length(i)). */
+/** Slot accessors for onBatch: slot i's bytes are buf[i * slotBytes, + length(i)), also slots[i] and views[i]. */
 export interface Batch {
   readonly buf: Uint8Array;
   readonly meta: Uint32Array;
   readonly slotBytes: number;
+  /** Each slot as bytes and as a DataView, made once: a datagram needs no view of its own. */
+  readonly slots: readonly Uint8Array[];
+  readonly views: readonly DataView[];
 }
 
 export const metaWords = M.words;
@@ -58,6 +61,8 @@ export class UdpListener implements Batch {
   readonly buf: Uint8Array;
   readonly meta: Uint32Array;
   readonly slotBytes: number;
+  readonly slots: readonly Uint8Array[];
+  readonly views: readonly DataView[];
   private sock: UdpReceiveSocket | null;
   private readonly said = new Set<number>();
   private lastDrops = 0;
@@ -75,6 +80,9 @@ export class UdpListener implements Batch {
     this.buf = buf;
     this.meta = meta;
     this.slotBytes = slotBytes;
+    const n = Math.floor(buf.byteLength / slotBytes);
+    this.slots = Array.from({ length: n }, (_, i) => buf.subarray(i * slotBytes, (i + 1) * slotBytes));
+    this.views = this.slots.map((s) => new DataView(s.buffer, s.byteOffset, s.byteLength));
   }
 
   /** The port bound (the kernel's choice when 0 was asked). */

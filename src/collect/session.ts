@@ -245,6 +245,11 @@ export class Session implements SetVisitor {
 
   /** One datagram (one message): decode it, hold what cannot be decoded yet, check its sequence number. */
   process(buf: Uint8Array, receivedMs: number): void {
+    this.processAt(buf, new DataView(buf.buffer, buf.byteOffset, buf.byteLength), buf.byteLength, receivedMs);
+  }
+
+  /** {@link process} for the first `length` bytes of `buf`, which `dv` views from the same byte. */
+  processAt(buf: Uint8Array, dv: DataView, length: number, receivedMs: number): void {
     const c = this.counters;
     c.packets++;
     this.lastSeenMs = receivedMs;
@@ -252,20 +257,19 @@ export class Session implements SetVisitor {
     this.badDatagram = false;
     this.msgAll = this.msgFlows = this.msgHeld = 0;
     this.expire(receivedMs);
-    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    if (this.version === 5 || this.version === 1) this.processV5(buf);
+    if (this.version === 5 || this.version === 1) this.processV5(length === buf.byteLength ? buf : buf.subarray(0, length));
     else if (this.version === 9) {
-      const e = readV9Header(dv, buf.byteLength, this.v9h);
+      const e = readV9Header(dv, length, this.v9h);
       if (e !== WireError.OK) this.onError(e, 0);
       else {
         this.curUptime = this.v9h.sysUptime;
         this.curSecs = this.v9h.unixSecs;
         this.setRate(0);
-        walkSets(V9, dv, V9_HEADER_LENGTH, buf.byteLength, this);
+        walkSets(V9, dv, V9_HEADER_LENGTH, length, this);
         this.checkSequence(this.v9h.sequence, 1);
       }
     } else {
-      const e = readIpfixHeader(dv, buf.byteLength, this.ih);
+      const e = readIpfixHeader(dv, length, this.ih);
       if (e !== WireError.OK) this.onError(e, 0);
       else {
         this.curSecs = this.ih.exportTime;
