@@ -170,13 +170,15 @@ function buildInline(): Map<FieldCodec<FlowRecord>, InlineText> {
     });
   }
   for (const [id, end] of [[IE.flowStartSysUpTime, false], [IE.flowEndSysUpTime, true]] as const) {
-    // TimeBase.uptimeToMs, without mod32's % for the difference of two 32-bit values (see setMs). The addition is
-    // made for either sign, so the compiled code has run it (code never run has no type feedback, and bails out when
-    // first reached); it differs from mod32 only for d = -0, and not in the sum, which cannot be -0.
+    // TimeBase.uptimeToMs, without mod32's % for the difference of two 32-bit values (see setMs). Not
+    // `d + (d < 0 ? 2^32 : 0)` nor `d >>> 0`: V8 compiled those for the small integers it had seen, and threw the
+    // code away at the first flow ending after its message's sysUptime (lost precision, once or twice per v9 run).
+    // d + 2^32 is never a small integer, so the code is for doubles from the start; both steps are exact. It differs
+    // from mod32 only for d = -0, and not in the sum.
     put(0, id, {
       dec: (off, len) =>
         `if (tb.uptimeZeroMs !== tb.uptimeZeroMs) tb.unresolved++; else { const d = tb.nowUptimeMs - ${readExpr(off, len)}; ` +
-        `const m = d > -4294967296 && d < 4294967296 ? d + (d < 0 ? 4294967296 : 0) : mod32(d); ` +
+        `const m = d > -4294967296 && d < 4294967296 ? d + 4294967296 - (d >= 0 ? 4294967296 : 0) : mod32(d); ` +
         `${setMs(end, 'tb.uptimeZeroMs + tb.nowUptimeMs - m')} }`,
     });
   }
@@ -449,13 +451,16 @@ export function compileTranscoder(from: Template, to: Template): FlowTranscoder 
     'let packets = 0, octets = 0, i = 0;',
     `for (; i < count; i++, p += ${from.fixedLength}, q += ${to.fixedLength}) {`,
     `let ${init.join(', ')};`,
-    // A record left to the caller is decoded again there: its unplaced times are counted there.
-    'const unresolved = tb.unresolved;',
-    ...dec,
+    // A record left to the caller is decoded again there, and its unplaced times counted there: they are counted here
+    // once the record is written, in a store every record makes (one only some made would have no type feedback,
+    // and V8 throws code away when it first reaches such a store).
+    'let unresolved = 0;',
+    ...dec.map((l) => l.replace(/\btb\.unresolved\+\+/g, 'unresolved++')),
     // Session.deliver's checks, on the same values: a record failing one goes the FlowRecord way.
     'const s = r_startSec * 1000 + Math.floor(r_startNsec / 1e6);',
     'const e = r_endSec * 1000 + Math.floor(r_endNsec / 1e6);',
-    'if (e < s || Math.max(s, e) > limit) { tb.unresolved = unresolved; break; }',
+    'if (e < s || Math.max(s, e) > limit) break;',
+    'tb.unresolved += unresolved;',
     ...encText,
     'packets += r_packets; octets += r_octets;',
     '}',
