@@ -130,26 +130,20 @@ export class FlowExporter implements Exporter {
   }
 
   onFlow(rec: FlowRecord): void {
-    if (this.relative) this.fitTimeWindow(rec);
-    if (this.v5) {
-      if (!this.open) this.begin();
-      if (!this.v5.addRecord(rec)) {
-        this.flush();
-        this.begin();
-        this.v5.addRecord(rec);
-      }
-      if (rec.ipVersion !== 4) this.stats.skippedNotIpv4++;
-      else this.stats.records++;
-      return;
+    // A record that the open datagram cannot take (none open, full, or with times relative to its boot, outside
+    // its window) goes to a new one, all through the one restart() below, which a full datagram exercises soon
+    // after start. The window case had a path of its own that V8 had never seen run when it compiled the export
+    // into the flow table's finish: the first record outside a window made it throw that compiled code away
+    // (--trace-deopt of a live run); so did a separate path for "none open".
+    let fresh = false;
+    let fits = this.open && (!this.relative || this.inWindow(rec));
+    while (!fits || !(this.v5 ? this.v5.addRecord(rec) : this.msg!.addRecord(rec))) {
+      if (fresh) throw new Error('a flow record does not fit in an empty datagram');
+      this.restart(rec);
+      fresh = fits = true;
     }
-    const m = this.msg!;
-    if (!this.open) this.begin();
-    if (!m.addRecord(rec)) {
-      this.flush();
-      this.begin();
-      if (!m.addRecord(rec)) throw new Error('a flow record does not fit in an empty datagram');
-    }
-    this.stats.records++;
+    if (this.v5 && rec.ipVersion !== 4) this.stats.skippedNotIpv4++;
+    else this.stats.records++;
   }
 
   /** Sends the datagram being filled, if it holds anything. */
@@ -173,19 +167,25 @@ export class FlowExporter implements Exporter {
   }
 
 
-  /**
-   * Makes sure the record's times can be written relative to the datagram's boot time. A record that started
-   * before it (a capture whose clock jumps back, concatenated captures) or ends 2^32 ms after it gets a datagram
-   * of its own, whose boot time is the record's start; collectors compute boot = header time - sysUpTime for
-   * each datagram, so every record still decodes to its own times.
-   */
-  private fitTimeWindow(rec: FlowRecord): void {
+  /** Whether the record's times can be written relative to the open datagram's boot time. */
+  private inWindow(rec: FlowRecord): boolean {
     const start = recordMs(rec, false);
-    const end = recordMs(rec, true);
-    if (this.open && start >= this.dgBoot && end - this.dgBoot < UPTIME_LIMIT) return;
+    return start >= this.dgBoot && recordMs(rec, true) - this.dgBoot < UPTIME_LIMIT;
+  }
+
+  /**
+   * Sends the open datagram and begins the next one for `rec`. With relative times its boot time is the probe's,
+   * unless the record started before that (a capture whose clock jumps back, concatenated captures) or ends 2^32
+   * ms after it: then the datagram's own boot time is the record's start. Collectors compute boot = header time -
+   * sysUpTime for each datagram, so every record still decodes to its own times.
+   */
+  private restart(rec: FlowRecord): void {
     if (this.open) this.flush();
     let boot = this.bootMs;
-    if (start < boot || end - boot >= UPTIME_LIMIT || this.nowMs - boot >= UPTIME_LIMIT) boot = start - BOOT_LEAD_MS;
+    if (this.relative) {
+      const start = recordMs(rec, false);
+      if (start < boot || recordMs(rec, true) - boot >= UPTIME_LIMIT || this.nowMs - boot >= UPTIME_LIMIT) boot = start - BOOT_LEAD_MS;
+    }
     this.begin(boot);
   }
 

@@ -1,0 +1,55 @@
+/**
+ * FlowExporter puts each record in a datagram whose sysUpTime window holds its times (v5/v9): a record from
+ * before the probe's boot (a capture whose clock jumps back) gets a datagram of its own, with its own boot time,
+ * whether it finds the open datagram full or not, and the next record goes back to the probe's boot. Read back
+ * by flowcapd's session decoder, every record keeps its own start and end to the millisecond.
+ */
+import { describe, expect, it } from 'vitest';
+import { FlowExporter } from '../../src/export/exporter.js';
+import { Session, SharedBudget } from '../../src/collect/session.js';
+import { FlowRecord } from '../../src/wire/record.js';
+import { recordMs } from '../../src/wire/time.js';
+import { flow } from '../collect/messages.js';
+
+const BOOT = 1_799_990_000_000;
+const NOW = 1_800_000_000_000;
+
+function roundTrip(version: 5 | 9, records: FlowRecord[]): { sent: number; got: [number, number, number][] } {
+  const datagrams: Uint8Array[] = [];
+  const e = new FlowExporter({ send: (d: Uint8Array) => void datagrams.push(d.slice()) }, { version });
+  e.setClock(NOW, BOOT);
+  for (const r of records) e.onFlow(r);
+  e.flush();
+  const got: [number, number, number][] = [];
+  const s = new Session('t', version, { words: Uint32Array.of(0x7f000001, 0, 0, 0), version: 4 }, {
+    sampling: 1,
+    maxFutureMs: 3600_000,
+    stampExporter: false,
+    maxTemplates: 16,
+    maxPendingSets: 16,
+    maxPendingAgeMs: 60_000,
+  }, new SharedBudget(1e6, 1e8), {
+    onFlow: (r) => void got.push([r.src[0]! & 0xffff, recordMs(r, false), recordMs(r, true)]),
+    onSuspect: (r) => void got.push([r.src[0]! & 0xffff, recordMs(r, false), recordMs(r, true)]),
+  }, () => undefined);
+  for (const d of datagrams) s.process(d, NOW);
+  return { sent: datagrams.length, got };
+}
+
+describe('the exporter\'s sysUpTime windows', () => {
+  it.each([5, 9] as const)('v%i: a record from before the probe\'s boot gets a datagram of its own, full datagram or not', (version) => {
+    // Records 7-89 are from a day before the boot: the first gets a datagram with its own boot time, and the
+    // others fit that datagram's window until it is full, when the next must get its own boot time again.
+    const records: FlowRecord[] = [];
+    const want: [number, number, number][] = [];
+    for (let i = 0; i < 100; i++) {
+      const start = i >= 7 && i < 90 ? BOOT - 86_400_000 + i : BOOT + 1000 + i * 10;
+      const r = flow(i, start, 250);
+      records.push(r);
+      want.push([i, start, start + 250]);
+    }
+    const { sent, got } = roundTrip(version, records);
+    expect(got).toEqual(want);
+    expect(sent).toBeGreaterThan(1);
+  });
+});
