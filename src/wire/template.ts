@@ -509,6 +509,16 @@ export abstract class MessageEncoder {
   private readonly flowWriters: FlowRecordWriter[];
   private readonly optionsRecord = new OptionsRecord();
   /**
+   * The template set and the options template set as addTemplates first wrote them, copied in after that (they
+   * never change for an encoder), and how many records they hold. Written field by field every 16 datagrams, they
+   * were code V8 compiled (some 40 ms of its compiler threads in a live probe's first million packets) to run
+   * rarely.
+   */
+  private templateBytes: Uint8Array | null = null;
+  private templateRecords = 0;
+  /** What templateBlockLength() returns, once known. */
+  private blockLength = -1;
+  /**
    * Whether the template block carries the options template and its record. IPFIX leaves them out when they
    * would say nothing (no sampling, absolute times): nfcapd 1.7.1 does not count options data records in its
    * IPFIX sequence check (RFC 7011 §3.1 says to), so each one would show as a sequence failure there.
@@ -557,9 +567,11 @@ export abstract class MessageEncoder {
 
   /** Bytes that {@link addTemplates} writes. */
   templateBlockLength(): number {
+    if (this.blockLength >= 0) return this.blockLength;
     let n = 4;
     for (const t of this.templates) n += t.wireLength();
     if (this.withOptions) n += 4 + pad4(this.optionsTemplate.wireLength()) + 4 + pad4(this.optionsTemplate.fixedLength);
+    this.blockLength = n;
     return n;
   }
 
@@ -591,13 +603,26 @@ export abstract class MessageEncoder {
     this.closeSet();
     if (this.pos + this.templateBlockLength() > this.buf.length) return false;
     const dv = this.dv;
-    this.openSet(this.flavor.templateSetId);
-    for (const t of this.templates) this.writeTemplateRecord(t);
-    this.closeSet();
+    if (this.templateBytes === null) {
+      // Sets start 4-aligned and their lengths are their own, so the bytes fit any later place alike.
+      const start = this.pos;
+      const before = this.allRecords;
+      this.openSet(this.flavor.templateSetId);
+      for (const t of this.templates) this.writeTemplateRecord(t);
+      this.closeSet();
+      if (this.withOptions) {
+        this.openSet(this.flavor.optionsSetId);
+        this.writeTemplateRecord(this.optionsTemplate);
+        this.closeSet();
+      }
+      this.templateBytes = this.buf.slice(start, this.pos);
+      this.templateRecords = this.allRecords - before;
+    } else {
+      this.buf.set(this.templateBytes, this.pos);
+      this.pos += this.templateBytes.length;
+      this.allRecords += this.templateRecords;
+    }
     if (!this.withOptions) return true;
-    this.openSet(this.flavor.optionsSetId);
-    this.writeTemplateRecord(this.optionsTemplate);
-    this.closeSet();
     this.openSet(this.optionsTemplate.id);
     const plan = this.optionsTemplate.optionsPlan();
     for (let i = 0; i < plan.lens.length; i++) {

@@ -71,3 +71,32 @@ describe('compiled record writers', () => {
     });
   }
 });
+
+describe('the template block', () => {
+  const cases: [string, () => MessageEncoder][] = [
+    ['v9', () => new V9Encoder()],
+    ['v9 vlan + mpls, sampled', () => new V9Encoder({ vlan: true, mplsLabels: 2, samplingInterval: 10 })],
+    ['ipfix', () => new IpfixEncoder()],
+    ['ipfix biflow + mac, uptime times', () => new IpfixEncoder({ biflow: true, mac: true, time: 'uptime' })],
+  ];
+  for (const [name, make] of cases) {
+    it(`${name}: copied into later messages, is the same bytes the first message wrote field by field`, () => {
+      const enc = make();
+      const rec = sampleRecords()[0]!;
+      const messages: number[][] = [];
+      for (let i = 0; i < 3; i++) {
+        enc.beginMessage(EXPORT_MS, BOOT_MS);
+        expect(enc.addTemplates()).toBe(true);
+        expect(enc.addRecord(rec)).toBe(true);
+        messages.push([...enc.finish()]);
+      }
+      // The headers differ in their sequence numbers: compare version and count (v9) or length (IPFIX), and
+      // everything from the first set on.
+      const sets = messages.map((m) => m.slice(enc.flavor.headerLength));
+      for (const i of [1, 2]) {
+        expect(messages[i]!.slice(0, 4)).toEqual(messages[0]!.slice(0, 4));
+        expect(sets[i]).toEqual(sets[0]);
+      }
+    });
+  }
+});
