@@ -142,6 +142,11 @@ export class FlowExporter implements Exporter {
       this.restart(rec);
       fresh = fits = true;
     }
+    if (this.relative) {
+      // The header's sysUpTime must not be earlier than a record's end (see MessageEncoder.coverUntil).
+      if (this.v5) this.v5.coverUntil(recordMs(rec, true));
+      else this.msg!.coverUntil(recordMs(rec, true));
+    }
     if (this.v5 && rec.ipVersion !== 4) this.stats.skippedNotIpv4++;
     else this.stats.records++;
   }

@@ -590,6 +590,22 @@ export abstract class MessageEncoder {
     this.finished = false;
   }
 
+  /**
+   * Moves the message's export time up to `ms` (a record's end) when it is earlier and the header can carry it:
+   * with sysUpTime-relative record times, a record that ends after the header's sysUpTime reads to a decoder as
+   * one from before an uptime wrap, 49.7 days earlier (flowcapd does so, nfcapd not). A replay's clock moves once
+   * a second, so records ending later in that second did.
+   */
+  coverUntil(ms: number): void {
+    const t = this.headerTimeFor(ms);
+    if (t > this.exportMs && t - this.timeBase.uptimeZeroMs < 2 ** 32) this.exportMs = t;
+  }
+
+  /** The export time whose header time is no earlier than ms (v9 has whole seconds: see v9.ts). */
+  protected headerTimeFor(ms: number): number {
+    return Math.ceil(ms);
+  }
+
   /** The uptime base to use: v9 rounds it to whole seconds (see v9.ts). */
   protected uptimeZero(bootMs: number): number {
     return bootMs;

@@ -72,6 +72,15 @@ export class V5Encoder {
     this.finished = false;
   }
 
+  /**
+   * Moves the datagram's export time up to `ms` (a record's end) when it is earlier: a record ending after the
+   * header's sysUptime reads to a decoder as one from before an uptime wrap (see MessageEncoder.coverUntil).
+   */
+  coverUntil(ms: number): void {
+    const t = Math.ceil(ms);
+    if (t > this.exportMs && t - this.timeBase.uptimeZeroMs < 2 ** 32) this.exportMs = t;
+  }
+
   get recordCount(): number {
     return this.count;
   }

@@ -73,6 +73,11 @@ export class V9Encoder extends MessageEncoder {
     return Math.floor(bootMs / 1000) * 1000;
   }
 
+  /** The header's time is unix_secs: the next whole second at or after ms. */
+  protected override headerTimeFor(ms: number): number {
+    return Math.ceil(ms / 1000) * 1000;
+  }
+
   protected writeHeader(): void {
     const dv = this.dv;
     const unixSecs = Math.floor(this.exportMs / 1000);

@@ -52,4 +52,17 @@ describe('the exporter\'s sysUpTime windows', () => {
     expect(got).toEqual(want);
     expect(sent).toBeGreaterThan(1);
   });
+
+  it.each([5, 9] as const)('v%i: records that end after the export clock read back with their own times, not 49.7 days earlier', (version) => {
+    // A replay sets the export clock at each new second of the capture; flows that end later in that second are
+    // exported under it. The header's sysUpTime must cover them, or a decoder takes them for pre-wrap uptimes.
+    const records: FlowRecord[] = [];
+    const want: [number, number, number][] = [];
+    for (let i = 0; i < 40; i++) {
+      const start = NOW - 2000 + 97 * i; // up to 1.8 s after the clock
+      records.push(flow(i, start, 250));
+      want.push([i, start, start + 250]);
+    }
+    expect(roundTrip(version, records).got).toEqual(want);
+  });
 });
