@@ -58,6 +58,8 @@ export class ExportThread {
   /** Records or commands written since the last flush. */
   private dirty = false;
   private drainSeq = 0;
+  /** The worker's read position as last read from the ring's control word (see reserve). */
+  private readSeen = 0;
   private dead: string | null = null;
   private gone = false;
   private readonly exited: Promise<void>;
@@ -222,11 +224,16 @@ export class ExportThread {
    * when the worker is gone (what would have gone to it is dropped).
    */
   private reserve(n: number): boolean {
+    // The reader only moves forward, so room seen once is still there: the shared word, which the worker writes
+    // as it reads, is read again only when that room runs out (reading it for every record missed the cache
+    // for each, the line having last been written on the other core: 20 ms of a 3M-packet replay's profile).
+    if (RING_WORDS - ((this.w - this.readSeen) >>> 0) >= n && !this.dead) return true;
     let last = -1;
     let still = 0;
     for (;;) {
       if (this.dead) return false;
       const read = Atomics.load(this.ctrl, CTRL_READ) >>> 0;
+      this.readSeen = read;
       if (RING_WORDS - ((this.w - read) >>> 0) >= n) return true;
       this.publish(true);
       // The worker's exit event cannot arrive while this thread waits here, so a reader that stops for good is
