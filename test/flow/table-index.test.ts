@@ -127,6 +127,22 @@ describe('flow table index', () => {
     });
   }
 
+  it('drops a whole maxflows eviction in one pass over the index and finds every other flow again', () => {
+    // 4000 flows, then the check at packet 4000 evicts the 2000 that expire soonest (the first 2000, sent a second
+    // earlier): half the table at once, which leaves the index in one pass.
+    const ended: number[] = [];
+    const table = new FlowTable({ onFlow: (r) => ended.push(r.srcPort) }, { maxFlows: 2000, timeouts: { udp: 10 }, hashSeed: 7 });
+    for (let i = 0; i < 4000; i++) table.update(pkt({ sport: 10_000 + i, t: T0 + (i < 2000 ? 0 : 1) }));
+    expect(table.size).toBe(2000);
+    expect(table.stats.flowsForced).toBe(2000);
+    expect(ended.sort((a, b) => a - b)).toEqual(Array.from({ length: 2000 }, (_, i) => 10_000 + i));
+    expect(table.checkIntegrity()).toBeNull();
+    for (let i = 2000; i < 4000; i++) table.update(pkt({ sport: 10_000 + i, t: T0 + 2 }));
+    expect(table.size).toBe(2000);
+    expect(table.dumpFlows().every((f) => f.halves[0].packets === 2)).toBe(true);
+    expect(table.checkIntegrity()).toBeNull();
+  });
+
   it('finds every live flow again after a burst of deletions in one probe cluster', () => {
     // 5000 flows, every other one expired: the backward shift must leave the survivors reachable.
     const ended: number[] = [];
