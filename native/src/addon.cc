@@ -25,6 +25,8 @@
 namespace {
 
 constexpr size_t kHeader = 16;
+// next()'s count of a batch read in place sits below this bit, its slot + 1 from it (see SlotBuffers).
+constexpr int kSlotShift = 20;
 
 size_t RecordSize(uint32_t caplen) { return kHeader + ((caplen + 3u) & ~3u); }
 
@@ -64,6 +66,8 @@ struct Handle {
   uint64_t truncated = 0;  // packets cut to fit a buffer smaller than the packet
   // A plain savefile read without libpcap's per-packet calls (savefile.cc), until it hands the file back.
   savefile::Reader* fast = nullptr;
+  // The caller reads the fast reader's batches in place (slotBuffers): next() says which slot holds one.
+  bool inPlace = false;
   // Event-loop integration for live capture.
   uv_poll_t* poll = nullptr;
   napi_env env = nullptr;
@@ -333,7 +337,9 @@ napi_value Next(napi_env env, napi_callback_info info) {
     h->havePending = false;
   }
   if (h->fast && !h->eof) {
-    savefile::Status st = savefile::Fill(h->fast, buf, cap, maxPackets, &off, &count);
+    int slot = -1;
+    savefile::Status st =
+        savefile::Fill(h->fast, buf, cap, maxPackets, &off, &count, h->inPlace && count == 0 ? &slot : nullptr);
     if (st == savefile::Status::kEnd) {
       h->eof = true;
     } else if (st == savefile::Status::kHandOff) {
@@ -346,6 +352,12 @@ napi_value Next(napi_env env, napi_callback_info info) {
         else return Throw(env, e);
       }
       DropFast(h);
+    }
+    if (slot >= 0 && count > 0) {
+      // The batch is in the slot, not in buf: nothing more goes with it (libpcap, after a hand-off, next time).
+      napi_value result;
+      NAPI_CALL(env, napi_create_int32(env, count | ((slot + 1) << kSlotShift), &result));
+      return result;
     }
   }
   // A live device: a pcap_dispatch per batch instead of a pcap_next_ex per packet (libpcap's set-up per call),
@@ -412,6 +424,38 @@ napi_value Next(napi_env env, napi_callback_info info) {
   }
   napi_value result;
   NAPI_CALL(env, napi_create_int32(env, (count == 0 && h->eof) ? -1 : count, &result));
+  return result;
+}
+
+void ReleaseMapping(napi_env, void*, void* hint) { savefile::Release(static_cast<savefile::Mapping*>(hint)); }
+
+// slotBuffers() -> ArrayBuffer[] | null: the savefile's read-ahead slots, for reading batches in place. From then
+// on next() returns count | (slot + 1) << 20 for a batch left in a slot (and the plain count for one in the
+// buffer given); the slot stays the caller's until its next next(). null when there is no read-ahead (libpcap's
+// files, live devices, or before the first next()).
+napi_value SlotBuffers(napi_env env, napi_callback_info info) {
+  napi_value thisArg;
+  NAPI_CALL(env, napi_get_cb_info(env, info, nullptr, nullptr, &thisArg, nullptr));
+  Handle* h = Unwrap(env, thisArg);
+  if (!h) return nullptr;
+  napi_value result;
+  std::vector<savefile::Mapping*> maps = h->fast ? savefile::Exported(h->fast) : std::vector<savefile::Mapping*>();
+  if (maps.empty()) {
+    NAPI_CALL(env, napi_get_null(env, &result));
+    return result;
+  }
+  NAPI_CALL(env, napi_create_array_with_length(env, maps.size(), &result));
+  for (size_t i = 0; i < maps.size(); i++) {
+    napi_value ab;
+    napi_status st = napi_create_external_arraybuffer(env, maps[i]->mem, maps[i]->len, ReleaseMapping, maps[i], &ab);
+    if (st != napi_ok) {
+      // This one and the rest were never wrapped: their holds go back now (the wrapped ones' with their buffers).
+      for (size_t j = i; j < maps.size(); j++) savefile::Release(maps[j]);
+      NAPI_CALL(env, st);
+    }
+    NAPI_CALL(env, napi_set_element(env, result, static_cast<uint32_t>(i), ab));
+  }
+  h->inPlace = true;
   return result;
 }
 
@@ -543,6 +587,7 @@ napi_value Wrap(napi_env env, Handle* h) {
   }
   napi_property_descriptor props[] = {
       {"next", nullptr, Next, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"slotBuffers", nullptr, SlotBuffers, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"datalink", nullptr, Datalink, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"snaplen", nullptr, Snaplen, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"stats", nullptr, Stats, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -139,6 +139,9 @@ bool StartThread(Reader* r, size_t cap, int32_t maxPackets) {
     void* m = mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) return false;
     s.mem = static_cast<uint8_t*>(m);
+    s.map = new Mapping();
+    s.map->mem = s.mem;
+    s.map->len = cap;
   }
   r->slotPackets = maxPackets;
   try {
@@ -152,11 +155,27 @@ bool StartThread(Reader* r, size_t cap, int32_t maxPackets) {
 
 }  // namespace
 
+void Release(Mapping* m) {
+  if (m->refs.fetch_sub(1) != 1) return;
+  munmap(m->mem, m->len);
+  delete m;
+}
+
 Reader::~Reader() {
   StopThread(this);
   for (Slot& s : ring) {
-    if (s.mem) munmap(s.mem, slotCap);
+    if (s.map) Release(s.map);
   }
+}
+
+std::vector<Mapping*> Exported(Reader* r) {
+  std::vector<Mapping*> out;
+  if (!r->threadStarted) return out;
+  for (Slot& s : r->ring) {
+    s.map->refs.fetch_add(1);
+    out.push_back(s.map);
+  }
+  return out;
 }
 
 Reader* Open(pcap_t* p) {
@@ -184,7 +203,16 @@ Reader* Open(pcap_t* p) {
   return r;
 }
 
-Status Fill(Reader* r, uint8_t* buf, size_t cap, int32_t maxPackets, size_t* off, int32_t* count) {
+Status Fill(Reader* r, uint8_t* buf, size_t cap, int32_t maxPackets, size_t* off, int32_t* count, int* slot) {
+  if (slot) *slot = -1;
+  if (r->held >= 0) {
+    // The caller is done with the batch it read in place.
+    std::lock_guard<std::mutex> lock(r->mu);
+    r->head = (r->head + 1) % kSlots;
+    r->ready--;
+    r->held = -1;
+    if (r->waitingForFree && r->ready <= kSlots / 2) r->freed.notify_one();
+  }
   // The thread makes the caller's batches, the same ones the caller would make, while the caller decodes the
   // last: on a replay the copying and the file's reads leave the thread that does the flow work. When none is
   // ready and the thread is not in the middle of one (a busy machine has not run it), the caller reads the next
@@ -200,6 +228,17 @@ Status Fill(Reader* r, uint8_t* buf, size_t cap, int32_t maxPackets, size_t* off
     if (r->ready > 0) {
       Slot& s = r->ring[r->head];
       lock.unlock();
+      if (slot && *off == 0 && *count == 0 && s.off <= r->slotCap && s.count <= maxPackets) {
+        // In place: the slot stays out of the thread's reach until the next Fill takes it back.
+        *slot = static_cast<int>(r->head);
+        r->held = static_cast<int>(r->head);
+        *off = s.off;
+        *count = s.count;
+        r->pos = s.posAfter;
+        Status st = s.status;
+        if (st != Status::kMore) StopThread(r);
+        return st;
+      }
       if (s.off <= cap - *off && s.count <= maxPackets - *count) {
         std::memcpy(buf + *off, s.mem, s.off);
         *off += s.off;

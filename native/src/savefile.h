@@ -3,6 +3,7 @@
 #pragma once
 #include <pcap/pcap.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -28,8 +29,22 @@ struct Cursor {
   bool failed = false;
 };
 
+/**
+ * A slot's memory, unmapped when its last holder lets go: the reader, and the ArrayBuffer the caller may wrap it
+ * in (the reader's thread may still be writing to it when a dropped capture's ArrayBuffer is collected).
+ */
+struct Mapping {
+  uint8_t* mem = nullptr;
+  size_t len = 0;
+  std::atomic<int> refs{1};
+};
+
+/** Lets go of one hold on m; the last unmaps it. */
+void Release(Mapping* m);
+
 /** A batch made ahead: its bytes, and what Fill would have returned for it. */
 struct Slot {
+  Mapping* map = nullptr;
   uint8_t* mem = nullptr;
   size_t off = 0;
   int32_t count = 0;
@@ -65,6 +80,8 @@ struct Reader {
   bool stop = false;
   bool waitingForFull = false;
   bool waitingForFree = false;
+  /** The slot last handed over in place (Fill with a slot out), taken back at the next Fill; -1: none. */
+  int held = -1;
 };
 
 /** A reader for p's file when it qualifies (see savefile.cc), or nullptr: libpcap reads it then. */
@@ -72,8 +89,13 @@ Reader* Open(pcap_t* p);
 
 /**
  * Appends whole records to buf (layout of addon.cc) from *off, counting them in *count, up to maxPackets;
- * never splits or cuts a record. On kHandOff, r->pos is where libpcap must go on.
+ * never splits or cuts a record. On kHandOff, r->pos is where libpcap must go on. With `slot` (and *off and
+ * *count 0), a batch the thread made is not copied: *slot is its index in the ring (the caller reads it where
+ * Exported put it) and it stays the caller's until the next Fill; *slot is -1 when the batch is in buf.
  */
-Status Fill(Reader* r, uint8_t* buf, size_t cap, int32_t maxPackets, size_t* off, int32_t* count);
+Status Fill(Reader* r, uint8_t* buf, size_t cap, int32_t maxPackets, size_t* off, int32_t* count, int* slot = nullptr);
+
+/** The ring's slot memories, in order, each with one more hold for the caller to Release; empty without a ring. */
+std::vector<Mapping*> Exported(Reader* r);
 
 }  // namespace savefile

@@ -3,6 +3,9 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
+/** Where next()'s slot number starts (native/src/addon.cc kSlotShift). */
+export const SLOT_SHIFT = 20;
+
 export interface PcapStats {
   received: number;
   dropped: number;
@@ -12,8 +15,13 @@ export interface PcapStats {
 }
 
 export interface NativeHandle {
-  /** Copies up to maxPackets into buf; returns the count, 0 when a live device has none ready, -1 at end of file. */
+  /**
+   * Copies up to maxPackets into buf; returns the count, 0 when a live device has none ready, -1 at end of file.
+   * After slotBuffers() gave slots, a batch left in slot s comes back as count | (s + 1) << SLOT_SHIFT instead.
+   */
   next(buf: Buffer, maxPackets: number): number;
+  /** A plain savefile's read-ahead slots (after the first next()), to read batches in place; else null. */
+  slotBuffers(): ArrayBuffer[] | null;
   datalink(): number;
   snaplen(): number;
   /** null for a savefile. */

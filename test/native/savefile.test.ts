@@ -184,4 +184,39 @@ describe('the fast reader makes its batches ahead on a thread', () => {
     expect(fast.packets.length).toBe(libpcap.packets.length);
     expect(fast).toEqual(libpcap);
   });
+
+  it('hands its batches over in place after the first, the same packets as copied, and they stay readable after close', () => {
+    const file = pcap({ records: many(30_000) });
+    const src = openFile(file);
+    const copied = read(file, { filter: EVERYTHING });
+    const seen: string[] = [];
+    let inPlace = 0;
+    let last: Buffer | null = null;
+    try {
+      for (let guard = 0; guard < 1000; guard++) {
+        const n = src.next();
+        if (n < 0) break;
+        // A batch left in a read-ahead slot is another buffer than the one the source gave the addon.
+        if (last !== null && src.buf.buffer !== last.buffer) inPlace++;
+        last ??= src.buf;
+        let off = 0;
+        for (let i = 0; i < n; i++) {
+          const caplen = src.buf.readUInt32LE(off + OFF_CAPLEN);
+          seen.push(
+            createHash('sha1')
+              .update(`${src.buf.readUInt32LE(off + OFF_SEC)}.${src.buf.readUInt32LE(off + OFF_NSEC)} ${caplen} ${src.buf.readUInt32LE(off + OFF_WIRELEN)} `)
+              .update(src.buf.subarray(off + BATCH_HEADER, off + batchRecordSize(caplen)))
+              .digest('hex'),
+          );
+          off += batchRecordSize(caplen);
+        }
+      }
+    } finally {
+      src.close();
+    }
+    expect(seen).toEqual(copied.packets);
+    expect(inPlace).toBeGreaterThan(10);
+    // The last slot read is the caller's memory still, though the reader is gone.
+    expect(src.buf.readUInt32LE(OFF_CAPLEN)).toBeGreaterThan(0);
+  });
 });
