@@ -6,8 +6,9 @@
 // read error hand the file back to libpcap at that record (libpcap's stdio stream is positioned there), so
 // errors and odd files keep libpcap's behaviour and messages. pcapng, byte-swapped files (libpcap swaps some
 // link-layer pseudo-headers in them), filters and pipes are libpcap's from the start. The batches are made ahead
-// on a thread of the reader's own (up to kSlots of them, in mmap'd slots the caller's batch is copied from), so
-// that on a replay the file's reads and the per-record copying run beside the flow work, not in its thread.
+// on a thread of the reader's own (up to kSlots of them, in mmap'd slots the caller reads in place or has a batch
+// copied from), so that on a replay the file's reads and the per-record copying run beside the flow work, not in
+// its thread.
 
 #include "savefile.h"
 
