@@ -10,7 +10,11 @@
  * had work (involuntary: preemptions, e.g. by the collector each export datagram wakes). Runs alternate
  * softflowd, flowprobe, ... Needs root (network namespaces).
  *
- *   npx tsx bench/live.ts [--packets 1000000] [--flows 100000] [--runs 3]
+ *   npx tsx bench/live.ts [--packets 1000000] [--flows 100000] [--runs 3] [--again 1]
+ *
+ * --again N replays the capture N more times into the same probe after the measured replay, and reports their
+ * CPU per million packets apart ("again"): a process's first million packets carry its start-up costs (for
+ * flowprobe, V8 compiling the hot code), which a probe left running pays once. The ratio is the first replay's.
  *
  * Target (issue 6): zero drops, and flowprobe's CPU per packet <= 0.5x softflowd's.
  */
@@ -24,7 +28,7 @@ import {
 } from './lib.js';
 import { createVethNamespace, type VethNamespace } from '../test/helpers/netns.js';
 
-const o = options({ packets: 1_000_000, flows: 100_000, runs: 3 });
+const o = options({ packets: 1_000_000, flows: 100_000, runs: 3, again: 1 });
 need('softflowd', 'softflowctl', 'tcpreplay', 'ip');
 if (process.getuid?.() !== 0) {
   console.error('bench: live needs root (it makes a network namespace and a veth pair)');
@@ -51,6 +55,9 @@ console.log(`softflowd: ${show(probes.softflowd())}`);
 console.log(`flowprobe: ${show(probes.flowprobe())}  (${how}: what ${path.relative(ROOT, FLOWPROBE)} runs)`);
 
 interface LiveRun {
+  /** CPU s per M packets over the --again replays (NaN with none), and the packets they lost. */
+  againPerM: number;
+  againLost: number;
   sent: number;
   pps: number;
   cpuPerM: number;
@@ -153,7 +160,30 @@ async function once(tool: keyof typeof probes): Promise<LiveRun> {
     const st = await statistics();
     const perM = (s: number): number => (s * 1e6) / sent;
     const main = main1.user + main1.sys - main0.user - main0.sys;
+    // The same again, in the same process: the steady state.
+    let againCpu = 0;
+    let againSent = 0;
+    for (let k = 0; k < (o.again as number); k++) {
+      const c0 = procCpuSeconds(pid)!;
+      const r = await veth.exec('tcpreplay', ['--topspeed', '--preload-pcap', '-i', veth.nsIf, file], 300_000);
+      againSent += field(r.stdout + r.stderr, 'Successful packets');
+      let prev = -1;
+      await waitFor(`${tool} to go idle`, () => {
+        const c = procCpuSeconds(pid)!;
+        const idle = c === prev;
+        prev = c;
+        return idle;
+      }, 120_000).catch(() => undefined);
+      await sleep(400);
+      againCpu += procCpuSeconds(pid)! - c0;
+    }
+    const stAgain = o.again ? await statistics() : st;
     return {
+      againPerM: againSent > 0 ? (againCpu * 1e6) / againSent : NaN,
+      againLost:
+        field(stAgain, 'Packets dropped by libpcap') + field(stAgain, 'Packets dropped by interface') -
+        field(st, 'Packets dropped by libpcap') - field(st, 'Packets dropped by interface') +
+        (againSent - (field(stAgain, 'Packets received by libpcap') - field(st, 'Packets received by libpcap'))),
       sent,
       pps: rate ? Number(rate[1]) : NaN,
       cpuPerM: perM(cpu1 - cpu0),
@@ -179,14 +209,14 @@ async function once(tool: keyof typeof probes): Promise<LiveRun> {
 
 const results: Record<keyof typeof probes, LiveRun[]> = { softflowd: [], flowprobe: [] };
 const rows: (string | number)[][] = [
-  ['run', 'tool', 'sent', 'sent/s', 'libpcap got', 'processed', 'libpcap drop', 'if drop', 'kernel drop', 'CPU s per M pkts', 'user', 'sys', 'main thread', 'other threads', 'wake-ups per M', 'preempted per M'],
+  ['run', 'tool', 'sent', 'sent/s', 'libpcap got', 'processed', 'libpcap drop', 'if drop', 'kernel drop', 'CPU s per M pkts', 'user', 'sys', 'main thread', 'other threads', 'wake-ups per M', 'preempted per M', 'again: CPU s per M', 'again: lost'],
 ];
 try {
   for (let i = 0; i < (o.runs as number); i++) {
     for (const tool of ['softflowd', 'flowprobe'] as const) {
       const r = await once(tool);
       results[tool].push(r);
-      rows.push([String(i + 1), tool, r.sent, r.pps, r.received, r.processed, r.pcapDropped, r.ifDropped, r.kernelDropped, r.cpuPerM, r.userPerM, r.sysPerM, r.mainPerM, r.othersPerM, Math.round(r.wakeupsPerM), Math.round(r.preemptedPerM)]);
+      rows.push([String(i + 1), tool, r.sent, r.pps, r.received, r.processed, r.pcapDropped, r.ifDropped, r.kernelDropped, r.cpuPerM, r.userPerM, r.sysPerM, r.mainPerM, r.othersPerM, Math.round(r.wakeupsPerM), Math.round(r.preemptedPerM), r.againPerM, r.againLost]);
     }
   }
 } finally {
@@ -203,3 +233,10 @@ console.log(`median CPU seconds per million packets: softflowd ${fmt(cpuA)}, flo
 const split = (rs: LiveRun[]): string => `main thread ${fmt(median(rs.map((r) => r.mainPerM)))}, other threads ${fmt(median(rs.map((r) => r.othersPerM)))}`;
 console.log(`median split: softflowd ${split(results.softflowd)}; flowprobe ${split(results.flowprobe)}`);
 console.log(`RATIO live CPU per packet flowprobe/softflowd: ${(cpuB / cpuA).toFixed(2)}x (target <= 0.5x, with zero drops)`);
+if ((o.again as number) > 0) {
+  const againA = median(results.softflowd.map((r) => r.againPerM));
+  const againB = median(results.flowprobe.map((r) => r.againPerM));
+  console.log(`after the first replay (${o.again} more into the same process): softflowd ${fmt(againA)}, flowprobe ${fmt(againB)} CPU s ` +
+    `per M packets, ${(againB / againA).toFixed(2)}x; most packets lost: softflowd ${Math.max(...results.softflowd.map((r) => r.againLost))}, ` +
+    `flowprobe ${Math.max(...results.flowprobe.map((r) => r.againLost))}`);
+}
