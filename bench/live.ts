@@ -115,6 +115,18 @@ async function waitFor(what: string, ok: () => boolean | Promise<boolean>, ms: n
   }
 }
 
+/** Returns once the process has used no CPU for a poll's while, and 400 ms more (bounded: two minutes). */
+async function waitIdle(tool: string, pid: number): Promise<void> {
+  let last = -1;
+  await waitFor(`${tool} to go idle`, () => {
+    const c = procCpuSeconds(pid)!;
+    const idle = c === last;
+    last = c;
+    return idle;
+  }, 120_000).catch(() => undefined);
+  await sleep(400);
+}
+
 async function once(tool: keyof typeof probes): Promise<LiveRun> {
   const [cmd, args] = probes[tool]();
   fs.rmSync(sock, { force: true });
@@ -144,15 +156,7 @@ async function once(tool: keyof typeof probes): Promise<LiveRun> {
     const out = stdout + stderr;
     const sent = field(out, 'Successful packets');
     const rate = /Rated: [\d.]+ Bps, [\d.]+ Mbps, ([\d.]+) pps/.exec(out);
-    // Done when it has used no CPU for half a second (bounded).
-    let last = -1;
-    await waitFor(`${tool} to go idle`, () => {
-      const c = procCpuSeconds(pid)!;
-      const idle = c === last;
-      last = c;
-      return idle;
-    }, 120_000).catch(() => undefined);
-    await sleep(400);
+    await waitIdle(tool, pid);
     const cpu1 = procCpuSeconds(pid)!;
     const all1 = cpuTimes(pid);
     const main1 = cpuTimes(pid, pid);
@@ -167,14 +171,7 @@ async function once(tool: keyof typeof probes): Promise<LiveRun> {
       const c0 = procCpuSeconds(pid)!;
       const r = await veth.exec('tcpreplay', ['--topspeed', '--preload-pcap', '-i', veth.nsIf, file], 300_000);
       againSent += field(r.stdout + r.stderr, 'Successful packets');
-      let prev = -1;
-      await waitFor(`${tool} to go idle`, () => {
-        const c = procCpuSeconds(pid)!;
-        const idle = c === prev;
-        prev = c;
-        return idle;
-      }, 120_000).catch(() => undefined);
-      await sleep(400);
+      await waitIdle(tool, pid);
       againCpu += procCpuSeconds(pid)! - c0;
     }
     const stAgain = o.again ? await statistics() : st;

@@ -8,17 +8,10 @@ import { compileTranscoder } from '../../src/wire/compiled.js';
 import { FILE_TEMPLATES } from '../../src/store/format.js';
 import { FlowRecord } from '../../src/wire/record.js';
 import { flowTemplates, type EncoderOptions, type Template } from '../../src/wire/template.js';
-import { IPFIX, V9, dataSet, flow, ipfixMessage, layoutA, layoutB, templateSet, v9Message } from './messages.js';
+import { IPFIX, SESSION_CONFIG, V9, dataSet, flow, ipfixMessage, layoutA, layoutB, templateSet, v9Message } from './messages.js';
 
 const NOW = 1_800_000_000_000;
-const CFG: SessionConfig = {
-  sampling: 1,
-  maxFutureMs: 3600_000,
-  stampExporter: true,
-  maxTemplates: 512,
-  maxPendingSets: 1024,
-  maxPendingAgeMs: 60_000,
-};
+const CFG: SessionConfig = SESSION_CONFIG;
 
 let dirs: string[] = [];
 beforeEach(() => {

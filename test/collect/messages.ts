@@ -2,6 +2,7 @@
  * Hand-built v9 and IPFIX messages for the session tests: templates, withdrawals, data and options sets put together
  * in any order, encoded field by field with the wire module's codecs (the same ones exporters use).
  */
+import type { SessionConfig } from '../../src/collect/session.js';
 import { IE, OptionsRecord, VARLEN } from '../../src/wire/ie.js';
 import { writeIpfixHeader } from '../../src/wire/ipfix.js';
 import { FlowRecord } from '../../src/wire/record.js';
@@ -174,3 +175,13 @@ export function flow(n: number, startMs = 1_799_999_000_000, durMs = 500): FlowR
   r.endNsec = ((startMs + durMs) % 1000) * 1e6;
   return r;
 }
+
+/** Session limits for tests: flowcapd's kind of defaults, with a clock an hour's slack into the future. */
+export const SESSION_CONFIG: SessionConfig = {
+  sampling: 1,
+  maxFutureMs: 3600_000,
+  stampExporter: true,
+  maxTemplates: 512,
+  maxPendingSets: 1024,
+  maxPendingAgeMs: 60_000,
+};

@@ -7,6 +7,7 @@ import { V5Encoder } from '../../src/wire/v5.js';
 import { V9Encoder } from '../../src/wire/v9.js';
 import {
   IPFIX,
+  SESSION_CONFIG,
   V9,
   dataSet,
   flow,
@@ -24,14 +25,7 @@ import {
 
 const NOW = 1_800_000_000_000;
 
-const BASE: SessionConfig = {
-  sampling: 1,
-  maxFutureMs: 3600_000,
-  stampExporter: true,
-  maxTemplates: 512,
-  maxPendingSets: 1024,
-  maxPendingAgeMs: 60_000,
-};
+const BASE: SessionConfig = SESSION_CONFIG;
 
 function copy(r: FlowRecord): FlowRecord {
   const c = new FlowRecord();

@@ -9,7 +9,7 @@ import { FlowExporter } from '../../src/export/exporter.js';
 import { Session, SharedBudget } from '../../src/collect/session.js';
 import { FlowRecord } from '../../src/wire/record.js';
 import { recordMs } from '../../src/wire/time.js';
-import { flow } from '../collect/messages.js';
+import { SESSION_CONFIG, flow } from '../collect/messages.js';
 
 const BOOT = 1_799_990_000_000;
 const NOW = 1_800_000_000_000;
@@ -21,14 +21,7 @@ function roundTrip(version: 5 | 9, records: FlowRecord[]): { sent: number; got: 
   for (const r of records) e.onFlow(r);
   e.flush();
   const got: [number, number, number][] = [];
-  const s = new Session('t', version, { words: Uint32Array.of(0x7f000001, 0, 0, 0), version: 4 }, {
-    sampling: 1,
-    maxFutureMs: 3600_000,
-    stampExporter: false,
-    maxTemplates: 16,
-    maxPendingSets: 16,
-    maxPendingAgeMs: 60_000,
-  }, new SharedBudget(1e6, 1e8), {
+  const s = new Session('t', version, { words: Uint32Array.of(0x7f000001, 0, 0, 0), version: 4 }, { ...SESSION_CONFIG, stampExporter: false }, new SharedBudget(1e6, 1e8), {
     onFlow: (r) => void got.push([r.src[0]! & 0xffff, recordMs(r, false), recordMs(r, true)]),
     onSuspect: (r) => void got.push([r.src[0]! & 0xffff, recordMs(r, false), recordMs(r, true)]),
   }, () => undefined);
