@@ -811,8 +811,11 @@ export class FlowTable {
     if (bulk) this.unindexMarked();
     this.sortOut(n);
     this.indexed = !bulk;
-    this.finishOut(n);
-    this.indexed = true;
+    try {
+      this.finishOut(n);
+    } finally {
+      this.indexed = true;
+    }
     return n;
   }
 
