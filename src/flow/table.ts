@@ -177,6 +177,8 @@ const EMPTY = -1;
 const SORT_EVICTED = 256;
 /** ...and leave the index in one pass over it (unindexMarked) when they are at least 1/16 of its slots. */
 const BULK_EVICTED_RATIO = 16;
+/** The packet at which check() is first called, doing nothing, when the first check comes later (see check). */
+const WARM_CHECK = 64;
 const DEFAULT_MAX_FLOWS = 8192;
 const DEFAULT_INITIAL = 1024;
 const MIN_INDEX = 16;
@@ -210,6 +212,8 @@ export class FlowTable {
   private high = 0;
   private nextSeq = 1;
   private sinceCheck = 0;
+  /** sinceCheck at which tick() calls check() (see check). */
+  private checkAt = 0;
   /** Latest packet second seen: the packet clock. */
   private clockSec = 0;
 
@@ -287,6 +291,7 @@ export class FlowTable {
     if (!Number.isInteger(sampling) || sampling < 0) throw new RangeError(`sampling ${sampling}: must be a whole number >= 0`);
     this.maxFlows = maxFlows;
     this.checkEvery = checkEvery;
+    this.checkAt = Math.min(WARM_CHECK, checkEvery);
     this.tracking = tracking;
     const timeouts: Timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.rule = new ExpiryRule(timeouts);
@@ -449,10 +454,20 @@ export class FlowTable {
   // ---- per packet ----
 
   private tick(): void {
-    if (++this.sinceCheck >= this.checkEvery) {
-      this.sinceCheck = 0;
-      this.enforceMaxFlows();
-    }
+    if (++this.sinceCheck >= this.checkAt) this.check();
+  }
+
+  /**
+   * The maxflows check, due every checkEvery packets. It is also called once, doing nothing, at packet
+   * WARM_CHECK (when that comes before the first check), so that V8 has seen the call when it compiles the
+   * per-packet path, which it does long before the first check: a call it had never seen made it throw that
+   * compiled code away there and compile it again (--trace-deopt), and one it has seen rarely is left a call.
+   */
+  private check(): void {
+    this.checkAt = this.checkEvery;
+    if (this.sinceCheck < this.checkEvery) return;
+    this.sinceCheck = 0;
+    this.enforceMaxFlows();
   }
 
   private account(v: PacketView): number {
@@ -797,19 +812,18 @@ export class FlowTable {
 
   private evict(k: number): number {
     const n = this.wheel.collectSoonest(k, this.seq, this.out, 0);
-    if (n < SORT_EVICTED) {
-      this.finishOut(n);
-      return n;
+    let bulk = false;
+    if (n >= SORT_EVICTED) {
+      const mark = this.marks;
+      const out = this.out;
+      for (let i = 0; i < n; i++) mark[out[i]!] = 1;
+      // Many at once (softflowd's eviction takes down to maxflows every maxflows packets: half the table): one
+      // pass over the index drops them all, where removing each alone hashed its key again (a read of its row) to
+      // find its slot, 85 of 1300 ms in a 3M-packet replay's profile.
+      bulk = n * BULK_EVICTED_RATIO >= this.slotMask + 1;
+      if (bulk) this.unindexMarked();
+      this.sortOut(n);
     }
-    const mark = this.marks;
-    const out = this.out;
-    for (let i = 0; i < n; i++) mark[out[i]!] = 1;
-    // Many at once (softflowd's eviction takes down to maxflows every maxflows packets: half the table): one pass
-    // over the index drops them all, where removing each alone hashed its key again (a read of its row) to find
-    // its slot, 85 of 1300 ms in a 3M-packet replay's profile.
-    const bulk = n * BULK_EVICTED_RATIO >= this.slotMask + 1;
-    if (bulk) this.unindexMarked();
-    this.sortOut(n);
     this.indexed = !bulk;
     try {
       this.finishOut(n);
@@ -836,9 +850,11 @@ export class FlowTable {
     const dibShift = this.dibShift;
     const dibMask = MAX_DIB << dibShift;
     const mark = this.marks;
-    // There is one: the index is at most 3/4 full.
-    let s0 = 0;
-    while (index[s0] !== 0) s0++;
+    // There is one: the index is at most 3/4 full. (A do-while: an increment that had never run in the first
+    // calls, index[0] being empty, made V8 recompile this at the first call that needed it.)
+    let s0 = -1;
+    do s0++;
+    while (index[s0] !== 0);
     // Positions below are counted from s0 (1..size), so runs never wrap.
     let w = 1;
     for (let j = 1; j <= size; j++) {
@@ -877,7 +893,7 @@ export class FlowTable {
   /** Removes flow f, accounts it and hands its records to the sink. */
   private finish(f: number, reason: Reason): void {
     this.wheel.remove(f);
-    if (this.indexed) this.unindex(f);
+    this.unindex(f);
     this.count--;
     this.free[this.freeTop++] = f;
     const rows = this.rows;
@@ -911,8 +927,13 @@ export class FlowTable {
     }
   }
 
-  /** Removes f from the hash index, shifting later entries of its probe run back (no tombstones). */
+  /**
+   * Removes f from the hash index, shifting later entries of its probe run back (no tombstones); nothing while
+   * evict finishes flows unindexMarked has taken out already (the call is made either way, so that V8 has seen it
+   * whichever kind of finish comes first).
+   */
   private unindex(f: number): void {
+    if (!this.indexed) return;
     const index = this.index;
     const mask = this.slotMask;
     const flowMask = this.flowMask;

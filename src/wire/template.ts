@@ -598,7 +598,12 @@ export abstract class MessageEncoder {
    */
   coverUntil(ms: number): void {
     const t = this.headerTimeFor(ms);
-    if (t > this.exportMs && t - this.timeBase.uptimeZeroMs < 2 ** 32) this.exportMs = t;
+    // Every read and the store made either way: code V8 had not seen run made it recompile the export at the first
+    // record that needed it.
+    const zero = this.timeBase.uptimeZeroMs;
+    const now = this.exportMs;
+    const fits = t - zero < 2 ** 32;
+    this.exportMs = t > now && fits ? t : now;
   }
 
   /** The export time whose header time is no earlier than ms (v9 has whole seconds: see v9.ts). */

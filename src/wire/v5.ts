@@ -78,7 +78,11 @@ export class V5Encoder {
    */
   coverUntil(ms: number): void {
     const t = Math.ceil(ms);
-    if (t > this.exportMs && t - this.timeBase.uptimeZeroMs < 2 ** 32) this.exportMs = t;
+    // Every read and the store made either way (see MessageEncoder.coverUntil).
+    const zero = this.timeBase.uptimeZeroMs;
+    const now = this.exportMs;
+    const fits = t - zero < 2 ** 32;
+    this.exportMs = t > now && fits ? t : now;
   }
 
   get recordCount(): number {
