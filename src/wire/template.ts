@@ -19,7 +19,7 @@ import {
   type FieldCodec,
 } from './ie.js';
 import { FlowRecord, type FlowSink } from './record.js';
-import { TimeBase } from './time.js';
+import { TimeBase, coveringExportMs } from './time.js';
 
 /** The numbers that differ between the two template-based protocols. */
 export interface Flavor {
@@ -591,19 +591,12 @@ export abstract class MessageEncoder {
   }
 
   /**
-   * Moves the message's export time up to `ms` (a record's end) when it is earlier and the header can carry it:
-   * with sysUpTime-relative record times, a record that ends after the header's sysUpTime reads to a decoder as
-   * one from before an uptime wrap, 49.7 days earlier (flowcapd does so, nfcapd not). A replay's clock moves once
-   * a second, so records ending later in that second did.
+   * Moves the message's export time up to `ms` (a record's end) when it is earlier and the header can carry it
+   * (see coveringExportMs; flowcapd placed such records 49.7 days early, nfcapd not). A replay's clock moves once a
+   * second, so records ending later in that second did end after it.
    */
   coverUntil(ms: number): void {
-    const t = this.headerTimeFor(ms);
-    // Every read and the store made either way: code V8 had not seen run made it recompile the export at the first
-    // record that needed it.
-    const zero = this.timeBase.uptimeZeroMs;
-    const now = this.exportMs;
-    const fits = t - zero < 2 ** 32;
-    this.exportMs = t > now && fits ? t : now;
+    this.exportMs = coveringExportMs(this.exportMs, this.timeBase.uptimeZeroMs, this.headerTimeFor(ms));
   }
 
   /** The export time whose header time is no earlier than ms (v9 has whole seconds: see v9.ts). */

@@ -126,3 +126,15 @@ export class TimeBase {
     return d >= 0 && d < TWO32 ? d : mod32(d);
   }
 }
+
+/**
+ * The export time a v1/v5/v9 header needs for its sysUpTime to be no earlier than `headerMs` (a record's end, in
+ * the header's resolution): that, when it is later than `exportMs` and within 2^32 ms of the uptime zero, else
+ * `exportMs`. A record that ends after the header's sysUpTime reads to a decoder as one from before an uptime
+ * wrap, 49.7 days earlier. Every operand is used either way: a comparison V8 had not seen made it recompile the
+ * export at the first record that needed it.
+ */
+export function coveringExportMs(exportMs: number, uptimeZeroMs: number, headerMs: number): number {
+  const fits = headerMs - uptimeZeroMs < 2 ** 32;
+  return headerMs > exportMs && fits ? headerMs : exportMs;
+}

@@ -5,7 +5,7 @@
  */
 import { WireError } from './errors.js';
 import type { FlowRecord, FlowSink } from './record.js';
-import { TimeBase, setRecordMs, toMs } from './time.js';
+import { TimeBase, coveringExportMs, setRecordMs, toMs } from './time.js';
 
 export const V5_HEADER_LENGTH = 24;
 export const V1_HEADER_LENGTH = 16;
@@ -72,17 +72,9 @@ export class V5Encoder {
     this.finished = false;
   }
 
-  /**
-   * Moves the datagram's export time up to `ms` (a record's end) when it is earlier: a record ending after the
-   * header's sysUptime reads to a decoder as one from before an uptime wrap (see MessageEncoder.coverUntil).
-   */
+  /** Moves the datagram's export time up to `ms` (a record's end) when it is earlier (see coveringExportMs). */
   coverUntil(ms: number): void {
-    const t = Math.ceil(ms);
-    // Every read and the store made either way (see MessageEncoder.coverUntil).
-    const zero = this.timeBase.uptimeZeroMs;
-    const now = this.exportMs;
-    const fits = t - zero < 2 ** 32;
-    this.exportMs = t > now && fits ? t : now;
+    this.exportMs = coveringExportMs(this.exportMs, this.timeBase.uptimeZeroMs, Math.ceil(ms));
   }
 
   get recordCount(): number {
