@@ -1,13 +1,16 @@
 // What the export (udp.cc) and receive (udprecv.cc) sockets share: a numeric address and port into a sockaddr,
-// and an Error carrying the errno, which the TypeScript side reads as `errno` (negative, as libuv's codes are).
+// an Error carrying the errno, which the TypeScript side reads as `errno` (negative, as libuv's codes are), and
+// the non-blocking UDP socket for such an address.
 #pragma once
 #include <node_api.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace sockaddr_util {
@@ -41,6 +44,18 @@ inline napi_value ThrowErrno(napi_env env, const std::string& msg, int err) {
   napi_set_named_property(env, error, "errno", code);
   napi_throw(env, error);
   return nullptr;
+}
+
+// A non-blocking UDP socket of the family of `addr` (numeric), with the sockaddr of addr:port in `ss`; -1, with
+// an Error thrown (EINVAL for an address that is not numeric, else the socket's errno), when there is none.
+inline int NumericUdpSocket(napi_env env, const char* addr, int port, sockaddr_in6* ss, socklen_t* len, int* family) {
+  if (!ParseNumeric(addr, port, ss, len, family)) {
+    ThrowErrno(env, std::string("not a numeric address: ") + addr, EINVAL);
+    return -1;
+  }
+  int fd = socket(*family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) ThrowErrno(env, std::string("socket: ") + strerror(errno), errno);
+  return fd;
 }
 
 }  // namespace sockaddr_util

@@ -31,7 +31,6 @@ struct Sock {
   socklen_t destLen = 0;
 };
 
-using sockaddr_util::ThrowErrno;
 
 Sock* This(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv) {
   napi_value self;
@@ -108,11 +107,8 @@ napi_value Open(napi_env env, napi_callback_info info) {
   sockaddr_in6 ss{};
   socklen_t sl;
   int family;
-  if (!sockaddr_util::ParseNumeric(addr, port, &ss, &sl, &family)) {
-    return ThrowErrno(env, std::string("not a numeric address: ") + addr, EINVAL);
-  }
-  int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return ThrowErrno(env, std::string("socket: ") + strerror(errno), errno);
+  int fd = sockaddr_util::NumericUdpSocket(env, addr, port, &ss, &sl, &family);
+  if (fd < 0) return nullptr;
   if (hop >= 0) {
     // Only meaningful for multicast destinations; a failure leaves the default.
     int h = hop;

@@ -288,11 +288,8 @@ napi_value Listen(napi_env env, napi_callback_info info) {
   sockaddr_in6 ss{};
   socklen_t sl;
   int family;
-  if (!sockaddr_util::ParseNumeric(addr, port, &ss, &sl, &family)) {
-    return ThrowErrno(env, std::string("not a numeric address: ") + addr, EINVAL);
-  }
-  int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return ThrowErrno(env, std::string("socket: ") + strerror(errno), errno);
+  int fd = sockaddr_util::NumericUdpSocket(env, addr, port, &ss, &sl, &family);
+  if (fd < 0) return nullptr;
   if (family == AF_INET6) {
     // An IPv6 socket hears IPv6 only; IPv4 has its own socket (as with dgram's ipv6Only).
     int one = 1;
