@@ -211,7 +211,10 @@ function buildInline(): Map<FieldCodec<FlowRecord>, InlineText> {
 const INLINE = buildInline();
 
 /** What the generated functions may call: passed in as parameters, so the text names nothing global. */
-const HELPERS = { readUnsigned, writeUnsigned, setRecordMs, setRecordTime, nsecToNtpFrac, mod32 } as const;
+/** The NTP fraction of each whole millisecond of a second: nsecToNtpFrac(ms·10^6), read by the transcoders. */
+const FRAC_MS = Uint32Array.from({ length: 1000 }, (_, ms) => nsecToNtpFrac(ms * 1e6));
+
+const HELPERS = { readUnsigned, writeUnsigned, setRecordMs, setRecordTime, nsecToNtpFrac, mod32, FRAC_MS } as const;
 
 /** FlowRecord.clear() as plain stores: typed-array fill() is a call into the runtime, dearer than the stores. */
 function clearText(): string {
@@ -263,9 +266,9 @@ function fieldLines(plan: RecordPlan<FlowRecord>, which: 'dec' | 'enc', base: st
   return lines;
 }
 
-function make<F>(params: string, body: string, names: string[], values: unknown[]): F {
+function make<F>(params: string, body: string, names: string[], values: unknown[], name = ''): F {
   const helpers = Object.keys(HELPERS);
-  const f = new Function(...helpers, ...names, `return function (${params}) {\n${body}\n};`);
+  const f = new Function(...helpers, ...names, `return function ${name}(${params}) {\n${body}\n};`);
   return f(...Object.values(HELPERS), ...values) as F;
 }
 
@@ -380,6 +383,51 @@ export type FlowTranscoder = (
   dv: DataView, p: number, count: number, ob: Uint8Array, odv: DataView, q: number, tb: TimeBase, x: TranscodeState, r: FlowRecord,
 ) => number;
 
+/**
+ * The time fields as a transcoder reads them: into locals of the time's seconds, NTP fraction and milliseconds
+ * (`r_startSec`, `r_startFrac`, `r_startMs`), which are what the file's NTP timestamp and Session.deliver's checks
+ * use. The decoder's way (setMs into seconds and nanoseconds, then nanoseconds to milliseconds for the checks and to
+ * an NTP fraction for the file) took six divisions per time, most of a transcoded record's time; here a whole
+ * millisecond takes one, and its fraction is read from FRAC_MS. The values are the same: for a whole millisecond
+ * count ms, nanoseconds are (ms mod 1000)·10^6 exactly, and back to milliseconds they give ms. Anything else takes
+ * time.ts's general arithmetic on the scratch record `r`, as the decoder does. `uz`, `nu` and `base` are the
+ * message's uptime base (tb.uptimeZeroMs, tb.nowUptimeMs and their sum), read once per call.
+ */
+const TRANSCODED_TIMES = ((): Map<FieldCodec<FlowRecord>, (off: string, len: number) => string> => {
+  const m = new Map<FieldCodec<FlowRecord>, (off: string, len: number) => string>();
+  const put = (id: number, text: (off: string, len: number) => string): void => {
+    const c = FLOW_CODECS.get(ieKey(0, id));
+    if (c === undefined) throw new Error(`no codec for IE ${id}`);
+    m.set(c, text);
+  };
+  const general = (end: boolean): string => {
+    const [w, sec, nsec] = end ? ['end', 'endSec', 'endNsec'] : ['start', 'startSec', 'startNsec'];
+    return `r_${w}Sec = r.${sec}; r_${w}Frac = nsecToNtpFrac(r.${nsec}); r_${w}Ms = r.${sec} * 1000 + Math.floor(r.${nsec} / 1e6);`;
+  };
+  // As setMs: whole milliseconds from 0 to 2^42 have an exact quotient and remainder; the rest take setRecordMs.
+  const fromMs = (end: boolean, ms: string): string => {
+    const w = end ? 'end' : 'start';
+    return (
+      `{ const ms = ${ms}; if (ms >= 0 && ms <= 4398046511104 && ms === Math.floor(ms)) { const s = Math.floor(ms / 1000); ` +
+      `r_${w}Sec = s; r_${w}Frac = FRAC_MS[ms - s * 1000]; r_${w}Ms = ms; } else { setRecordMs(r, ${end}, ms); ${general(end)} } }`
+    );
+  };
+  for (const [id, end] of [[IE.flowStartSysUpTime, false], [IE.flowEndSysUpTime, true]] as const) {
+    // The uptime arithmetic of INLINE's text for these fields (see there), with the base read once.
+    put(id, (off, len) =>
+      `if (uz !== uz) unresolved++; else { const d = nu - ${readExpr(off, len)}; ` +
+      `const m = d > -4294967296 && d < 4294967296 ? d + 4294967296 - (d >= 0 ? 4294967296 : 0) : mod32(d); ` +
+      `${fromMs(end, 'base - m')} }`);
+  }
+  for (const [id, end] of [[IE.flowStartMilliseconds, false], [IE.flowEndMilliseconds, true]] as const) {
+    put(id, (off, len) => fromMs(end, readExpr(off, len)));
+  }
+  for (const [id, end] of [[IE.flowStartSeconds, false], [IE.flowEndSeconds, true]] as const) {
+    put(id, (off, len) => `{ setRecordTime(r, ${end}, ${readExpr(off, len)}, 0); ${general(end)} }`);
+  }
+  return m;
+})();
+
 /** `r.prop` and `r.words[i]` in the field texts: in a transcoder each is a local, `r_prop` and `r_words_i`. */
 const LOCAL = /\br\.(\w+)(?:\[(\d+)\])?/g;
 
@@ -396,13 +444,15 @@ export function compileTranscoder(from: Template, to: Template): FlowTranscoder 
   const names: string[] = [];
   const values: unknown[] = [];
   const local = (_: string, prop: string, i?: string): string => (i === undefined ? `r_${prop}` : `r_${prop}_${i}`);
-  // The times' general arithmetic works on a record: `r` is scratch, copied back into the locals.
-  const viaRecord = (text: string): string =>
-    text.replace(/(setRecord(?:Ms|Time)\(r, (true|false), [^;]*\);)/g, (_, call: string, end: string) => {
-      const [sec, nsec] = end === 'true' ? ['endSec', 'endNsec'] : ['startSec', 'startNsec'];
-      return `{ ${call} r_${sec} = r.${sec}; r_${nsec} = r.${nsec}; }`;
-    });
-  const dec = fieldLines(plan, 'dec', 'p', names, values).map((l) => viaRecord(l.replace(LOCAL, local)));
+  const dec: string[] = [];
+  let off = 0;
+  plan.codecs.forEach((c, i) => {
+    if (c !== undefined) {
+      const time = TRANSCODED_TIMES.get(c);
+      dec.push(time !== undefined ? time(`p + ${off}`, plan.lens[i]) : INLINE.get(c)!.dec!(`p + ${off}`, plan.lens[i]).replace(LOCAL, local));
+    }
+    off += plan.lens[i];
+  });
   const encPlan = to.flowPlan();
   if (encPlan.codecs.some((c) => c === undefined || INLINE.get(c)?.enc === undefined)) return null;
   // A property set once, by a plain read of 1, 2 or 4 bytes, is within that width.
@@ -420,9 +470,11 @@ export function compileTranscoder(from: Template, to: Template): FlowTranscoder 
   } finally {
     transcoding = null;
   }
+  // An NTP time's fraction is the one the record's time got (see TRANSCODED_TIMES).
   const enc = encLines.map((l) =>
-    l.replace(LOCAL, local).replace(/\bdv\./g, 'odv.').replace(/\bb\[/g, 'ob['),
+    l.replace(LOCAL, local).replace(/\bdv\./g, 'odv.').replace(/\bb\[/g, 'ob[').replace(/nsecToNtpFrac\(r_(start|end)Nsec\)/g, 'r_$1Frac'),
   );
+  if (enc.some((l) => /\br_(start|end)Nsec\b/.test(l))) return null;
   const set = new Set<string>();
   const versions = new Set<string>();
   for (const l of dec) {
@@ -431,10 +483,11 @@ export function compileTranscoder(from: Template, to: Template): FlowTranscoder 
   }
   const read = new Set<string>();
   for (const l of enc) for (const m of l.matchAll(/\br_\w+/g)) read.add(m[0]);
-  if (versions.size > 1 || [...set].some((v) => v !== 'r_ipVersion' && !read.has(v))) return null;
+  // (A time's milliseconds are for the checks below; its seconds and fraction are what `to` must carry.)
+  if (versions.size > 1 || [...set].some((v) => v !== 'r_ipVersion' && !/^r_(start|end)Ms$/.test(v) && !read.has(v))) return null;
   // The layout `to` has for the family `from` says: an IPv6 layout writes four words of each address.
   if ((versions.has('6') ? 6 : 4) !== (read.has('r_src_1') ? 6 : 4)) return null;
-  for (const t of ['startSec', 'startNsec', 'endSec', 'endNsec', 'packets', 'octets']) read.add(`r_${t}`);
+  for (const t of ['startSec', 'startFrac', 'startMs', 'endSec', 'endFrac', 'endMs', 'packets', 'octets']) read.add(`r_${t}`);
   // What `from` never sets is the same for every record: written as the constant, it costs the compiler little.
   const constant = (v: string): string | undefined => {
     if (set.has(v)) return undefined;
@@ -448,6 +501,8 @@ export function compileTranscoder(from: Template, to: Template): FlowTranscoder 
     .map((v) => `${v} = ${v === 'r_ipVersion' ? '4' : '0'}`);
   const body = [
     'const limit = x.limitMs, e0 = x.e0, e1 = x.e1, e2 = x.e2, e3 = x.e3;',
+    // The message's uptime base, the same for every record (see TRANSCODED_TIMES).
+    'const uz = tb.uptimeZeroMs, nu = tb.nowUptimeMs, base = uz + nu;',
     'let packets = 0, octets = 0, i = 0;',
     `for (; i < count; i++, p += ${from.fixedLength}, q += ${to.fixedLength}) {`,
     `let ${init.join(', ')};`,
@@ -456,10 +511,8 @@ export function compileTranscoder(from: Template, to: Template): FlowTranscoder 
     // and V8 throws code away when it first reaches such a store).
     'let unresolved = 0;',
     ...dec.map((l) => l.replace(/\btb\.unresolved\+\+/g, 'unresolved++')),
-    // Session.deliver's checks, on the same values: a record failing one goes the FlowRecord way.
-    'const s = r_startSec * 1000 + Math.floor(r_startNsec / 1e6);',
-    'const e = r_endSec * 1000 + Math.floor(r_endNsec / 1e6);',
-    'if (e < s || Math.max(s, e) > limit) break;',
+    // Session.deliver's checks, on the same values (recordMs of each time): a record failing one goes the FlowRecord way.
+    'if (r_endMs < r_startMs || Math.max(r_startMs, r_endMs) > limit) break;',
     'tb.unresolved += unresolved;',
     ...encText,
     'packets += r_packets; octets += r_octets;',
@@ -467,7 +520,7 @@ export function compileTranscoder(from: Template, to: Template): FlowTranscoder 
     'x.packets = packets; x.octets = octets;',
     'return i;',
   ].join('\n');
-  return make<FlowTranscoder>('dv, p, count, ob, odv, q, tb, x, r', body, names, values);
+  return make<FlowTranscoder>('dv, p, count, ob, odv, q, tb, x, r', body, names, values, `transcode${from.version}_${from.fixedLength}_${to.fixedLength}`);
 }
 
 /** Transcoders made so far, by both layouts: sessions of one kind of exporter share them. */
