@@ -18,6 +18,8 @@ export const MAX_RECORD_WORDS = 64;
 export const CTRL_WRITE = 0;
 export const CTRL_READ = 1;
 export const CTRL_DRAINED = 2;
+/** 1 while the export thread sleeps long, having found no work for a while: the probe then wakes it to publish. */
+export const CTRL_IDLE = 3;
 const CTRL_WORDS = 4;
 /** Counters (Float64Array after the control words), written by the export thread. */
 export const C_RECORDS = 0;

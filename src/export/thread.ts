@@ -15,7 +15,7 @@ import { FlowExporter, type Exporter, type ExporterOptions, type ExporterStats }
 import { resolveCollector, type CollectorAddress, type ResolvedCollector, type Transport, type TransportOptions, type TransportStats } from './transport.js';
 import type { FlowRecord } from '../wire/record.js';
 import {
-  C_DATAGRAMS, C_FAILURES, C_PENDING, C_RECORDS, C_SENT, C_SKIPPED, CTRL_DRAINED, CTRL_READ, CTRL_WRITE,
+  C_DATAGRAMS, C_FAILURES, C_PENDING, C_RECORDS, C_SENT, C_SKIPPED, CTRL_DRAINED, CTRL_IDLE, CTRL_READ, CTRL_WRITE,
   MAX_RECORD_WORDS, OP_CLOCK, OP_CLOSE, OP_DRAIN, OP_FLUSH, OP_FLUSH_TEMPLATES, OP_TEMPLATES, RING_MASK, RING_WORDS,
   newRingBuffer, ringViews, writeRecord,
 } from './ring.js';
@@ -210,13 +210,14 @@ export class ExportThread {
   /**
    * Tells the worker how far the ring is written. It looks every WORKER_POLL_MS (export-worker.ts): waking it at
    * once cost this thread some 10-30 us per flush, thousands of times a second on a busy link. `wake` is for
-   * those who wait for it (drain, close, a full ring).
+   * those who wait for it (drain, close, a full ring); a worker that found nothing for a while sleeps until woken
+   * and says so (CTRL_IDLE), so the first records after a quiet spell wake it too.
    */
   private publish(wake = false): void {
     this.unpublished = 0;
     this.publishedAt = this.w;
     Atomics.store(this.ctrl, CTRL_WRITE, this.w | 0);
-    if (wake) Atomics.notify(this.ctrl, CTRL_WRITE);
+    if (wake || Atomics.load(this.ctrl, CTRL_IDLE) !== 0) Atomics.notify(this.ctrl, CTRL_WRITE);
   }
 
   /**

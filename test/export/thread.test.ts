@@ -160,6 +160,68 @@ describe('export on a second thread', () => {
   });
 });
 
+describe('an export thread with nothing to do', () => {
+  it('sleeps, and still sends the first records after a quiet spell at once', { timeout: 30_000 }, async () => {
+    const a = await listen();
+    const thread = await ExportThread.open([{ host: '127.0.0.1', port: a.port }], { rate: 0 }, { version: 9 });
+    feed(thread.exporter, 10, 5, {});
+    await until(() => a.got.length > 0);
+    expect(a.got.length).toBeGreaterThan(0);
+    // Long enough for the thread to go idle (20 empty looks 5 ms apart); its idle sleep is bounded at 1 s, so a
+    // datagram within 200 ms of the flush means the flush woke it.
+    await new Promise((r) => setTimeout(r, 400));
+    for (let round = 0; round < 3; round++) {
+      const before = a.got.length;
+      const t0 = Date.now();
+      feed(thread.exporter, 10, 6 + round, {});
+      await until(() => a.got.length > before, 5000);
+      expect(a.got.length).toBeGreaterThan(before);
+      expect(Date.now() - t0).toBeLessThan(200);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    await thread.transport.close();
+    a.sock.close();
+  });
+
+  it('uses no CPU while the probe reads an idle pipe (-r -)', { timeout: 60_000 }, async () => {
+    const { spawn } = await import('node:child_process');
+    const fs = await import('node:fs');
+    const { FLOWPROBE } = await import('../helpers/probe-process.js');
+    const a = await listen();
+    const child = spawn(process.execPath, [FLOWPROBE, '-r', '-', '-n', `127.0.0.1:${a.port}`, '-v', '9', '--no-progress'], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+      env: { ...process.env, FLOWPROBE_EXPORT_THREAD: '1' },
+    });
+    try {
+      child.stdin!.write(fs.readFileSync(new URL('../../pcaps/pcapplusplus-example2.pcap', import.meta.url)));
+      const ticks = (): number => {
+        const f = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+        const w = f.slice(f.lastIndexOf(')') + 2).split(' ');
+        return Number(w[11]) + Number(w[12]);
+      };
+      // Start-up (from the sources the thread compiles its own copy through tsx) is over when a half second
+      // passes without CPU time; a thread looking for work every 5 ms never lets that happen.
+      let last = ticks();
+      for (let i = 0; i < 40; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        const now = ticks();
+        if (now === last) break;
+        last = now;
+      }
+      const t0 = ticks();
+      await new Promise((r) => setTimeout(r, 3000));
+      // Clock ticks are 10 ms: looking for work every 5 ms took 4 to 7 of them in 2 s.
+      expect(ticks() - t0).toBeLessThanOrEqual(2);
+    } finally {
+      child.stdin!.end();
+      await new Promise((r) => child.once('close', r));
+      a.sock.close();
+    }
+    // The probe read the capture and exported it once the pipe closed.
+    expect(a.got.length).toBeGreaterThan(0);
+  });
+});
+
 describe('the ring\'s record messages', () => {
   it('carry every field of every kind of record, large counters included, across the ring\'s end', () => {
     const { ring } = ringViews(newRingBuffer());
