@@ -7,6 +7,8 @@
 
 #include <node_api.h>
 #include <pcap/pcap.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 
 #include "logsock.h"
 #include "pages.h"
+#include "pcapng.h"
 #include "savefile.h"
 #include "udp.h"
 #include "udprecv.h"
@@ -68,6 +71,8 @@ struct Handle {
   savefile::Reader* fast = nullptr;
   // The caller reads the fast reader's batches in place (slotBuffers): next() says which slot holds one.
   bool inPlace = false;
+  // A pcapng read by our own reader (pcapng.cc) instead of libpcap; pcap is null then.
+  pcapng::Reader* ng = nullptr;
   // Event-loop integration for live capture.
   uv_poll_t* poll = nullptr;
   napi_env env = nullptr;
@@ -101,9 +106,17 @@ void DropFast(Handle* h) {
   h->fast = nullptr;
 }
 
+void DropNg(Handle* h) {
+  delete h->ng;
+  h->ng = nullptr;
+}
+
+bool IsOpen(const Handle* h) { return h->pcap || h->ng; }
+
 void CloseHandle(Handle* h) {
   StopPoll(h);
   DropFast(h);
+  DropNg(h);
   if (h->pcap) {
     pcap_close(h->pcap);
     h->pcap = nullptr;
@@ -119,6 +132,7 @@ void Finalize(napi_env, void* data, void*) {
     h->poll = nullptr;
   }
   DropFast(h);
+  DropNg(h);
   if (h->pcap) pcap_close(h->pcap);
   delete h;
 }
@@ -174,15 +188,36 @@ Handle* Unwrap(napi_env env, napi_value obj) {
   return static_cast<Handle*>(data);
 }
 
-// openOffline(path: string, filter?: string) -> handle
+// openOffline(path: string, filter?: string, opts?: {libpcap?: boolean}) -> handle. A pcapng file is read by
+// pcapng.cc (any mix of link types, the filter compiled per link type) unless opts.libpcap asks for libpcap's
+// reader (tests compare the two); standard input ("-") and everything else is libpcap's.
 napi_value OpenOffline(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   std::string path, filter;
   if (argc < 1 || !GetString(env, argv[0], &path)) return Throw(env, "openOffline: path must be a string");
   bool haveFilter = argc >= 2 && !IsNullish(env, argv[1]);
   if (haveFilter && !GetString(env, argv[1], &filter)) return Throw(env, "openOffline: filter must be a string");
+  bool forceLibpcap = false;
+  if (argc >= 3 && !IsNullish(env, argv[2])) {
+    napi_value v;
+    if (GetProp(env, argv[2], "libpcap", &v)) NAPI_CALL(env, napi_get_value_bool(env, v, &forceLibpcap));
+  }
+  if (!forceLibpcap && path != "-") {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && pcapng::Looks(fd)) {
+      std::string err;
+      pcapng::Reader* r = pcapng::Open(fd, haveFilter ? filter : std::string(), &err);
+      if (!r) return Throw(env, err);
+      Handle* h = new Handle();
+      h->ng = r;
+      h->offline = true;
+      return Wrap(env, h);
+    }
+    // Not a pcapng (or not openable here): libpcap opens it and names any error.
+    if (fd >= 0) close(fd);
+  }
   char errbuf[PCAP_ERRBUF_SIZE] = {0};
   pcap_t* p = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
   if (!p) return Throw(env, errbuf);
@@ -308,7 +343,7 @@ napi_value Next(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, &thisArg, nullptr));
   Handle* h = Unwrap(env, thisArg);
   if (!h) return nullptr;
-  if (!h->pcap) return Throw(env, "capture handle is closed");
+  if (!IsOpen(h)) return Throw(env, "capture handle is closed");
   if (argc < 2) return Throw(env, "next(buffer, maxPackets)");
   void* raw = nullptr;
   size_t cap = 0;
@@ -326,6 +361,19 @@ napi_value Next(napi_env env, napi_callback_info info) {
   if (!h->savefileError.empty()) return Throw(env, h->savefileError);
   size_t off = 0;
   int32_t count = 0;
+  if (h->ng) {
+    // One link type per batch: datalink() then names this batch's.
+    std::string e;
+    pcapng::Status st = pcapng::Fill(h->ng, buf, cap, maxPackets, &off, &count, &h->truncated, &e);
+    if (st == pcapng::Status::kError) {
+      // The reader repeats its error on every later call.
+      if (count == 0) return Throw(env, e);
+      h->deferredError = e;
+    }
+    napi_value result;
+    NAPI_CALL(env, napi_create_int32(env, (count == 0 && st == pcapng::Status::kEnd) ? -1 : count, &result));
+    return result;
+  }
   if (h->havePending) {
     uint32_t caplen = h->pendingHdr.caplen;
     if (RecordSize(caplen) > cap) {
@@ -464,8 +512,9 @@ napi_value Datalink(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_cb_info(env, info, nullptr, nullptr, &thisArg, nullptr));
   Handle* h = Unwrap(env, thisArg);
   if (!h) return nullptr;
-  if (!h->pcap) return Throw(env, "capture handle is closed");
-  NAPI_CALL(env, napi_create_int32(env, pcap_datalink(h->pcap), &result));
+  if (!IsOpen(h)) return Throw(env, "capture handle is closed");
+  // A pcapng of ours: the link type of the batch next() returned last (the first interface's before any).
+  NAPI_CALL(env, napi_create_int32(env, h->ng ? pcapng::LinkType(h->ng) : pcap_datalink(h->pcap), &result));
   return result;
 }
 
@@ -474,8 +523,8 @@ napi_value Snaplen(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_cb_info(env, info, nullptr, nullptr, &thisArg, nullptr));
   Handle* h = Unwrap(env, thisArg);
   if (!h) return nullptr;
-  if (!h->pcap) return Throw(env, "capture handle is closed");
-  NAPI_CALL(env, napi_create_int32(env, pcap_snapshot(h->pcap), &result));
+  if (!IsOpen(h)) return Throw(env, "capture handle is closed");
+  NAPI_CALL(env, napi_create_int32(env, h->ng ? pcapng::Snaplen(h->ng) : pcap_snapshot(h->pcap), &result));
   return result;
 }
 
@@ -485,7 +534,7 @@ napi_value Stats(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_cb_info(env, info, nullptr, nullptr, &thisArg, nullptr));
   Handle* h = Unwrap(env, thisArg);
   if (!h) return nullptr;
-  if (!h->pcap) return Throw(env, "capture handle is closed");
+  if (!IsOpen(h)) return Throw(env, "capture handle is closed");
   if (h->offline) {
     NAPI_CALL(env, napi_get_null(env, &result));
     return result;
@@ -536,7 +585,7 @@ napi_value StartPoll(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, &thisArg, nullptr));
   Handle* h = Unwrap(env, thisArg);
   if (!h) return nullptr;
-  if (!h->pcap) return Throw(env, "capture handle is closed");
+  if (!IsOpen(h)) return Throw(env, "capture handle is closed");
   if (h->offline) return Throw(env, "startPoll: a savefile has no selectable descriptor");
   if (h->poll) return Throw(env, "startPoll: already polling");
   int fd = pcap_get_selectable_fd(h->pcap);
@@ -582,9 +631,14 @@ napi_value Wrap(napi_env env, Handle* h) {
   NAPI_CALL(env, napi_create_object(env, &obj));
   if (napi_wrap(env, obj, h, Finalize, nullptr, nullptr) != napi_ok) {
     if (h->pcap) pcap_close(h->pcap);
+    DropNg(h);
     delete h;
     return Throw(env, "cannot wrap capture handle");
   }
+  // Whether datalink() may change from batch to batch, so the caller asks after each one only then.
+  napi_value varies;
+  NAPI_CALL(env, napi_get_boolean(env, h->ng != nullptr, &varies));
+  NAPI_CALL(env, napi_set_named_property(env, obj, "linkTypeVaries", varies));
   napi_property_descriptor props[] = {
       {"next", nullptr, Next, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"slotBuffers", nullptr, SlotBuffers, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -22,7 +22,10 @@ export interface NativeHandle {
   next(buf: Buffer, maxPackets: number): number;
   /** A plain savefile's read-ahead slots (after the first next()), to read batches in place; else null. */
   slotBuffers(): ArrayBuffer[] | null;
+  /** The link type; for a handle whose linkTypeVaries, that of the batch next() returned last. */
   datalink(): number;
+  /** A pcapng read by native/src/pcapng.cc: each batch has one link type, but batches may differ. */
+  readonly linkTypeVaries: boolean;
   snaplen(): number;
   /** null for a savefile. */
   stats(): PcapStats | null;
@@ -81,7 +84,8 @@ export interface UdpMetaLayout {
 }
 
 interface Addon {
-  openOffline(path: string, filter?: string): NativeHandle;
+  /** opts.libpcap: read a pcapng through libpcap instead of native/src/pcapng.cc (for tests that compare them). */
+  openOffline(path: string, filter?: string, opts?: { libpcap?: boolean }): NativeHandle;
   openLive(device: string, opts: LiveOptions): NativeHandle;
   libVersion(): string;
   /** A UDP socket connected to a numeric address; hopLimit < 0 leaves the multicast TTL alone. Throws. */

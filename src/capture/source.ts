@@ -10,8 +10,11 @@ export class PacketSource {
   buf: Buffer;
   /** Aligned u32 view of buf, for reading batch headers without DataView calls. */
   u32: Uint32Array;
-  readonly linkType: number;
+  /** The link type of the batch next() returned last (before any: the file's or device's first). */
+  linkType: number;
   readonly snaplen: number;
+  /** Only a pcapng's link type can change between batches: other sources pay nothing per batch for it. */
+  private readonly followLink: boolean;
   private readonly ownBuf: Buffer;
   private readonly ownU32: Uint32Array;
   /** A savefile's read-ahead slots, read in place (no copy per batch); null until and unless there are some. */
@@ -31,6 +34,7 @@ export class PacketSource {
     this.u32 = this.ownU32 = new Uint32Array(ab);
     this.linkType = handle.datalink();
     this.snaplen = handle.snaplen();
+    this.followLink = handle.linkTypeVaries === true;
   }
 
   /**
@@ -42,6 +46,7 @@ export class PacketSource {
     const r = this.handle.next(this.ownBuf, this.batchPackets);
     const slots = this.slots;
     if (slots === null) {
+      if (this.followLink && r > 0) this.linkType = this.handle.datalink();
       if (!this.askedSlots) {
         this.askedSlots = true;
         const abs = this.handle.slotBuffers();
