@@ -494,7 +494,7 @@ export function compileTranscoder(from: Template, to: Template): FlowTranscoder 
     const e = /^r_exporter_(\d)$/.exec(v);
     return e ? `e${e[1]}` : v === 'r_ipVersion' ? '4' : '0';
   };
-  const encText = enc.map((l) => l.replace(/\br_\w+/g, (v) => constant(v) ?? v));
+  const encText = zeroRuns(enc.map((l) => l.replace(/\br_\w+/g, (v) => constant(v) ?? v)), encPlan.lens);
   // The times and counters are read by the checks and sums below even when `from` lacks them.
   const init = [...new Set([...read, ...set])]
     .filter((v) => constant(v) === undefined || /^r_(start|end)|^r_(packets|octets)$/.test(v))
@@ -521,6 +521,47 @@ export function compileTranscoder(from: Template, to: Template): FlowTranscoder 
     'return i;',
   ].join('\n');
   return make<FlowTranscoder>('dv, p, count, ob, odv, q, tb, x, r', body, names, values, `transcode${from.version}_${from.fixedLength}_${to.fixedLength}`);
+}
+
+/**
+ * The field stores of a transcoder (one text per field of lengths `lens`, in record order) with each run of fields
+ * that always write zeros as a few wide stores of 0: what the exporter's template does not carry is most of a file
+ * record (MACs, AS numbers, masks, next hop, VLANs), and a store per field was a large part of what V8 compiled.
+ * A field counts as zeros when its text names no variable and writes only zero bytes where it lies, and nothing
+ * elsewhere, run once on a scratch record.
+ */
+function zeroRuns(fields: string[], lens: readonly number[]): string[] {
+  const out: string[] = [];
+  // The texts store at q + the field's offset: the scratch record is at 1, with a byte either side.
+  const scratch = new Uint8Array(2 + lens.reduce((a, b) => a + b, 0));
+  const sv = new DataView(scratch.buffer);
+  const zero = (text: string, at: number, len: number): boolean => {
+    if (/\b(r_\w+|e\d|x|tb|r|p|dv)\b/.test(text.replace(/\b(odv|ob|q)\b/g, ''))) return false;
+    scratch.fill(0xa5);
+    make<(odv: DataView, ob: Uint8Array, q: number) => void>('odv, ob, q', text, [], [])(sv, scratch, 1);
+    return scratch.every((v, i) => (i > at && i <= at + len ? v === 0 : v === 0xa5));
+  };
+  let off = 0;
+  let run = -1;
+  const close = (end: number): void => {
+    for (let at = run; at < end; ) {
+      const n = end - at >= 8 ? 8 : end - at >= 4 ? 4 : end - at >= 2 ? 2 : 1;
+      out.push(n === 8 ? `odv.setFloat64(q + ${at}, 0);` : n === 4 ? `odv.setUint32(q + ${at}, 0);` : n === 2 ? `odv.setUint16(q + ${at}, 0);` : `ob[q + ${at}] = 0;`);
+      at += n;
+    }
+    run = -1;
+  };
+  fields.forEach((text, i) => {
+    if (zero(text, off, lens[i])) {
+      if (run < 0) run = off;
+    } else {
+      if (run >= 0) close(off);
+      out.push(text);
+    }
+    off += lens[i];
+  });
+  if (run >= 0) close(off);
+  return out;
 }
 
 /** Transcoders made so far, by both layouts: sessions of one kind of exporter share them. */
