@@ -101,6 +101,29 @@ interface TemplateSlot {
   /** With a direct sink: the compiled template's records written straight into the file (null: they cannot be). */
   transcoder: FlowTranscoder | null;
   fileTemplate: number;
+  /** An options template's last data set, and what decoding it did (see Session.decodeOptions). */
+  options: KnownOptions | null;
+}
+
+/**
+ * An options data set as last received and its effects: exporters resend the same sampling options with every
+ * template refresh, and decoding them again does exactly this. The options records' fields are plain values
+ * (ie.ts's OptionsRecord), so the effects follow from the bytes alone.
+ */
+interface KnownOptions {
+  bytes: Uint8Array;
+  records: number;
+  /** The last sampling rate and systemInitTimeMilliseconds announced in the set (0: none). */
+  rate: number;
+  initMs: number;
+}
+
+/** Whether dv holds b's bytes from `start` on. */
+function sameBytes(b: Uint8Array, dv: DataView, start: number): boolean {
+  const n = b.length;
+  let i = 0;
+  while (i < n && b[i] === dv.getUint8(start + i)) i++;
+  return i === n;
 }
 
 /**
@@ -187,6 +210,9 @@ export class Session implements SetVisitor {
   private readonly ih = new IpfixHeader();
   /** IPFIX systemInitTimeMilliseconds (IE 160) from the options, NaN until announced. */
   private systemInitMs = NaN;
+  /** What the options set being decoded announced last (0: nothing), kept with it (decodeOptions). */
+  private optRate = 0;
+  private optInitMs = 0;
   /** Sampling multiplier for the datagram being decoded. */
   private rate = 1;
   private receivedMs = 0;
@@ -323,15 +349,9 @@ export class Session implements SetVisitor {
    */
   templateSet(f: Flavor, dv: DataView, start: number, end: number, options: boolean): number {
     const known = this.knownSets[options ? 1 : 0];
-    const n = end - start;
-    if (known !== null && known.bytes.length === n) {
-      const b = known.bytes;
-      let i = 0;
-      while (i < n && b[i] === dv.getUint8(start + i)) i++;
-      if (i === n) {
-        for (const t of known.templates) this.onTemplate(t);
-        return WireError.OK;
-      }
+    if (known !== null && known.bytes.length === end - start && sameBytes(known.bytes, dv, start)) {
+      for (const t of known.templates) this.onTemplate(t);
+      return WireError.OK;
     }
     return this.parseSet(f, dv, start, end, options);
   }
@@ -361,9 +381,13 @@ export class Session implements SetVisitor {
     const c = this.counters;
     c.templates++;
     const old = this.templates.get(t.id);
+    if (old !== undefined && old.t === t) {
+      this.refresh(old);
+      return;
+    }
     // A refresh (the same layout again, every few datagrams from most exporters) keeps its slot, with the template's
     // compiled plans and decoder; it only moves to the newest end of both orders, as a new definition would.
-    let slot: TemplateSlot = { session: this, t, sets: 0, decoder: null, transcoder: null, fileTemplate: -1 };
+    let slot: TemplateSlot = { session: this, t, sets: 0, decoder: null, transcoder: null, fileTemplate: -1, options: null };
     if (old !== undefined) {
       // RFC 7011 §8.1 / RFC 3954 §5.2: a new definition of an ID replaces the old one.
       if (old.t.sameLayout(t)) slot = old;
@@ -375,6 +399,21 @@ export class Session implements SetVisitor {
     this.budget.lru.set(slot, true);
     this.budget.templateFields += slot.t.fields.length;
     this.enforceTemplateBounds(slot);
+    if (this.pending.length > 0) this.replay(slot);
+  }
+
+  /**
+   * The template in force defined again by the very same object (a template set replayed byte for byte): what onTemplate
+   * does for a refresh without its checks. Nothing is added, so the bounds still hold unless they did not before.
+   */
+  private refresh(slot: TemplateSlot): void {
+    const id = slot.t.id;
+    this.templates.delete(id);
+    this.templates.set(id, slot);
+    const b = this.budget;
+    b.lru.delete(slot);
+    b.lru.set(slot, true);
+    if (this.templates.size > this.cfg.maxTemplates || b.templateFields > b.maxTemplateFields) this.enforceTemplateBounds(slot);
     if (this.pending.length > 0) this.replay(slot);
   }
 
@@ -446,7 +485,7 @@ export class Session implements SetVisitor {
     const before = this.tb.unresolved;
     let e: number;
     if (t.options) {
-      e = decodeOptionsSet(dv, start, end, t, this.tb, this.opt, this.optionsCb, res);
+      e = this.decodeOptions(slot, dv, start, end, res);
     } else {
       if (slot.decoder === null && ++slot.sets > COMPILE_AFTER_SETS && compilable(t)) this.compile(slot);
       e =
@@ -461,6 +500,27 @@ export class Session implements SetVisitor {
     this.counters.unresolvedTimes += this.tb.unresolved - before;
     if (e !== WireError.OK) this.onError(e, start);
     else if (res.records === 0) this.onEmptySet(t.id, end - start);
+  }
+
+  /** An options data set; one equal to the template's last one has that one's effects without decoding. */
+  private decodeOptions(slot: TemplateSlot, dv: DataView, start: number, end: number, res: SetResult): number {
+    const known = slot.options;
+    if (known !== null && known.bytes.length === end - start && sameBytes(known.bytes, dv, start)) {
+      this.counters.optionsRecords += known.records;
+      if (known.rate > 0) this.setRate(known.rate);
+      if (known.initMs > 0) this.systemInitMs = known.initMs;
+      res.records = known.records;
+      res.error = WireError.OK;
+      return WireError.OK;
+    }
+    slot.options = null;
+    this.optRate = this.optInitMs = 0;
+    const e = decodeOptionsSet(dv, start, end, slot.t, this.tb, this.opt, this.optionsCb, res);
+    if (e === WireError.OK && res.records > 0 && end - start <= MAX_KNOWN_SET_BYTES) {
+      const bytes = new Uint8Array(dv.buffer, dv.byteOffset + start, end - start).slice();
+      slot.options = { bytes, records: res.records, rate: this.optRate, initMs: this.optInitMs };
+    }
+    return e;
   }
 
   private compile(slot: TemplateSlot): void {
@@ -524,8 +584,8 @@ export class Session implements SetVisitor {
   private onOptions(o: OptionsRecord): void {
     this.counters.optionsRecords++;
     const rate = o.samplingRate();
-    if (rate > 0) this.setRate(rate);
-    if (o.systemInitTimeMs > 0) this.systemInitMs = o.systemInitTimeMs;
+    if (rate > 0) this.setRate((this.optRate = rate));
+    if (o.systemInitTimeMs > 0) this.systemInitMs = this.optInitMs = o.systemInitTimeMs;
   }
 
   /** Every decoded flow record: scale by sampling, stamp the exporter, check its times, pass it on. */

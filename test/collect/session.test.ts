@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Session, SharedBudget, TimeFault, type SessionConfig } from '../../src/collect/session.js';
-import { OptionsRecord } from '../../src/wire/ie.js';
+import { IE, OptionsRecord } from '../../src/wire/ie.js';
+import { Template, type TemplateField } from '../../src/wire/template.js';
 import { IpfixEncoder } from '../../src/wire/ipfix.js';
 import { FlowRecord } from '../../src/wire/record.js';
 import { V5Encoder } from '../../src/wire/v5.js';
@@ -18,6 +19,7 @@ import {
   layoutForeign,
   optionsDataSet,
   samplingOptionsTemplate,
+  set,
   templateSet,
   v9Message,
   withdrawalSet,
@@ -142,6 +144,67 @@ describe('templates in wire order', () => {
     expect(cached.counters.templatesRedefined).toBe(2);
     expect(cached.flows).toHaveLength(13);
     expect(cached.flows[0][2]).toBe(flow(1).packets * 10);
+  });
+
+  it('an options data set resent byte for byte has exactly the effects of decoding it again', () => {
+    const f = (id: number, length: number): TemplateField => ({ id, pen: 0, length });
+    // Relative times: the data's times depend on the uptime base (IE 160) the options give.
+    const data = new Template(10, 300, [
+      f(IE.sourceIPv4Address, 4), f(IE.packetDeltaCount, 4), f(IE.octetDeltaCount, 4), f(IE.flowStartSysUpTime, 4), f(IE.flowEndSysUpTime, 4),
+    ]);
+    const opt = new Template(10, 400, [
+      f(IE.meteringProcessId, 4), f(IE.samplingPacketInterval, 4), f(IE.samplingPacketSpace, 4), f(IE.systemInitTimeMilliseconds, 8),
+    ], true, 1);
+    const rec = (interval: number, space: number, initMs: number): Uint8Array => {
+      const o = new OptionsRecord();
+      o.samplingPacketInterval = interval;
+      o.samplingPacketSpace = space;
+      o.systemInitTimeMs = initMs;
+      return optionsDataSet(opt, o).subarray(4);
+    };
+    const opts = (...records: Uint8Array[]): Uint8Array => set(400, Uint8Array.from(records.flatMap((r) => [...r])));
+    // A second options template with the same layout: sets of the two alternating each find their own last one.
+    const opt2 = new Template(10, 401, opt.fields, true, 1);
+    const other = (...records: Uint8Array[]): Uint8Array => set(401, Uint8Array.from(records.flatMap((r) => [...r])));
+    const rate10 = opts(rec(1, 9, NOW - 10_000_000));
+    // Two records: the second's rate and base are the ones in force after it.
+    const rate4 = opts(rec(1, 0, NOW - 30_000_000), rec(1, 3, NOW - 20_000_000));
+    const nothing = opts(rec(0, 0, 0));
+    const messages = [
+      [templateSet(IPFIX, [data]), templateSet(IPFIX, [opt], true), rate10, dataSet(data, [flow(1)])],
+      [rate10, dataSet(data, [flow(2)])],
+      [rate4, dataSet(data, [flow(3)])],
+      [rate4, rate4, dataSet(data, [flow(4)])],
+      [nothing, dataSet(data, [flow(5)])],
+      [rate10, dataSet(data, [flow(6)]), nothing],
+      [templateSet(IPFIX, [opt], true), rate4, dataSet(data, [flow(7)])],
+      [templateSet(IPFIX, [opt2], true), other(rec(1, 1, NOW - 40_000_000)), dataSet(data, [flow(8)])],
+      [rate4, dataSet(data, [flow(9)]), other(rec(1, 1, NOW - 40_000_000)), dataSet(data, [flow(10)])],
+    ];
+    const run = (decodeEveryTime: boolean) => {
+      const m = mk();
+      if (decodeEveryTime) {
+        // Forgetting the last set before each one makes the session decode every set (the reference behaviour).
+        const s = m.s as unknown as { decodeOptions: (slot: { options: unknown }, ...rest: unknown[]) => number };
+        const decode = s.decodeOptions;
+        s.decodeOptions = function (slot, ...rest) {
+          slot.options = null;
+          return decode.call(this, slot, ...rest);
+        };
+      }
+      let seq = 0;
+      for (const sets of messages) m.s.process(ipfixMessage(seq++, sets), NOW);
+      return {
+        flows: m.flows.map((r) => [r.src[0], r.packets, r.octets, r.startSec, r.startNsec, r.endSec, r.endNsec]),
+        counters: m.s.counters,
+      };
+    };
+    const cached = run(false);
+    expect(cached).toEqual(run(true));
+    expect(cached.counters.optionsRecords).toBe(17);
+    expect(cached.flows.map((r) => r[1])).toEqual([2 * 10, 3 * 10, 4 * 4, 5 * 4, 6 * 4, 7 * 10, 8 * 4, 9 * 2, 10 * 4, 11 * 2]);
+    // Times placed by the uptime base of the last options record before them.
+    expect(new Set(cached.flows.map((r) => r[3])).size).toBeGreaterThan(2);
   });
 
   it('define, data, withdraw, data: the first set is decoded, the second waits for the next definition', () => {
