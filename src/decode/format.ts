@@ -131,7 +131,22 @@ function formatProblem(v: PacketView): string {
       return `too short: IPv6 header cut (caplen ${v.caplen})`;
     case DecodeReason.LINK_TYPE:
       return `unknown link type ${p}`;
+    case DecodeReason.WLAN_FRAME:
+      return `non-IP: 802.11 ${describeWlanFrame(p)}, frame control ${hex4(p)}`;
     default:
       return `not decoded (status ${v.status})`;
   }
+}
+
+/** What an 802.11 frame control field (first byte high) says, in the terms of IEEE 802.11-2020 §9.2.4.1. */
+function describeWlanFrame(fc: number): string {
+  const type = (fc >> 10) & 0x3;
+  const subtype = (fc >> 12) & 0xf;
+  if ((fc & 0x300) !== 0) return `frame of protocol version ${(fc >> 8) & 0x3}`;
+  if (type === 0) return 'management frame';
+  if (type === 1) return 'control frame';
+  if (type === 3) return 'extension frame';
+  if ((subtype & 0x4) !== 0) return 'data frame without a body';
+  if ((fc & 0x40) !== 0) return 'protected (encrypted) data frame';
+  return 'A-MSDU data frame';
 }

@@ -5,6 +5,17 @@
 import { decodeAtmRfc1483, LINKTYPE_ATM_RFC1483 } from './atm.js';
 import { decodeChdlc, LINKTYPE_C_HDLC } from './chdlc.js';
 import { decodeEthernet, LINKTYPE_ETHERNET } from './ethernet.js';
+import {
+  decodeAvsOrPrism,
+  decodeIeee80211,
+  decodePpi,
+  decodeRadiotap,
+  LINKTYPE_IEEE802_11,
+  LINKTYPE_IEEE802_11_AVS,
+  LINKTYPE_IEEE802_11_PRISM,
+  LINKTYPE_IEEE802_11_RADIOTAP,
+  LINKTYPE_PPI,
+} from './ieee80211.js';
 import { decodeNflog, LINKTYPE_NFLOG } from './nflog.js';
 import { decodeLoop, decodeNull, LINKTYPE_LOOP, LINKTYPE_NULL } from './null.js';
 import type { DecodeStatus, PacketView } from './packet.js';
@@ -59,6 +70,11 @@ export const LINK_LAYERS: ReadonlyMap<number, LinkLayer> = new Map<number, LinkL
   [LINKTYPE_IPV6, { name: 'IPV6', decode: decodeRawIpv6 }],
   [LINKTYPE_NFLOG, { name: 'NFLOG', decode: decodeNflog }],
   [LINKTYPE_LINUX_SLL2, { name: 'LINUX_SLL2', decode: decodeSll2 }],
+  [LINKTYPE_IEEE802_11, { name: 'IEEE802_11', decode: decodeIeee80211 }],
+  [LINKTYPE_IEEE802_11_PRISM, { name: 'IEEE802_11_PRISM', decode: decodeAvsOrPrism }],
+  [LINKTYPE_IEEE802_11_RADIOTAP, { name: 'IEEE802_11_RADIOTAP', decode: decodeRadiotap }],
+  [LINKTYPE_IEEE802_11_AVS, { name: 'IEEE802_11_AVS', decode: decodeAvsOrPrism }],
+  [LINKTYPE_PPI, { name: 'PPI', decode: decodePpi }],
 ]);
 
 /** Whether decodePacket knows `linkType`: a capture source can refuse an unknown one up front, as softflowd does. */

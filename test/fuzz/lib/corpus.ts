@@ -149,18 +149,23 @@ export async function softflowdExports(): Promise<Export[]> {
 }
 
 /**
- * Hand-built frames for the link types no bundled capture has (Cisco HDLC, LOOP, PPPoE session, ATM RFC 1483, PFLOG,
- * NFLOG),
- * so the mutations start from packets that decode all the way; each is checked to decode OK in decode.test.ts.
+ * Hand-built frames for the link types no bundled capture has (Cisco HDLC, PPP in HDLC framing, LOOP, PPPoE
+ * session, ATM RFC 1483, PFLOG, NFLOG, 802.11 bare and behind Prism, radiotap, AVS and PPI headers), so the
+ * mutations start from packets that decode all the way; each is checked to decode OK in decode.test.ts.
  */
 export function builtFrames(): Frame[] {
   const ip4 = ipv4({ proto: 6, payload: tcp(1234, 80, 0x12) });
   const ip6 = ipv6({ nh: 17, payload: udp(53, 5353) });
+  // IEEE 802.11 data frames (To DS; From DS with QoS and HT Control), LLC/SNAP inside.
+  const addrs = new Array(18).fill(0).map((_, i) => i);
+  const wlanData = cat([0x08, 0x01, 0, 0], addrs, [0, 0], [0xaa, 0xaa, 3, 0, 0, 0, 8, 0], ip4);
+  const wlanQos = cat([0x88, 0x82, 0, 0], addrs, [0, 0], [0, 0], [0, 0, 0, 0], [0xaa, 0xaa, 3, 0, 0, 0, 0x86, 0xdd], ip6);
   const built: [number, Bytes][] = [
     [104, cat([0x0f, 0], be16(0x0800), ip4)],
     [104, cat([0x8f, 0], be16(0x86dd), ip6)],
     [108, cat(be32(2), ip4)],
     [108, cat(be32(24), ip6)],
+    [50, cat([0xff, 0x03], be16(0x0021), ip4)],
     [51, cat([0x11, 0, 0, 1], be16(2 + ip4.length), be16(0x0021), ip4)],
     [100, cat([0xaa, 0xaa, 3, 0, 0, 0, 8, 0], ip4)],
     [100, cat([0xaa, 0xaa, 3, 0, 0, 0, 0x86, 0xdd], ip6)],
@@ -168,6 +173,14 @@ export function builtFrames(): Frame[] {
     [117, cat([61, 24], new Array(62).fill(0), ip6)],
     [239, cat([2, 0, 0, 0], [8, 0, 1, 0, 0x08, 0x00, 0, 0], [4 + ip4.length, 0, 9, 0], ip4)],
     [239, cat([10, 0, 0, 0], [8, 0, 1, 0, 0x86, 0xdd, 0, 0], [4 + ip6.length, 0, 9, 0], ip6)],
+    [105, wlanData],
+    [105, wlanQos],
+    [119, cat(new Array(144).fill(0), wlanData)],
+    [127, cat([0, 0, 8, 0, 0, 0, 0, 0], wlanQos)],
+    [127, cat([0, 0, 9, 0, 2, 0, 0, 0, 0x10], wlanData, [1, 2, 3, 4])],
+    [163, cat(be32(0x80211001), be32(16), new Array(8).fill(0), wlanQos)],
+    [192, cat([0, 0, 8, 0, 105, 0, 0, 0], wlanData)],
+    [192, cat([0, 0, 8, 0, 1, 0, 0, 0], new Array(12).fill(2), be16(0x86dd), ip6)],
   ];
   return built.map(([linkType, b]) => ({ file: `built:${linkType}`, linkType, wirelen: b.length, bytes: Uint8Array.from(b) }));
 }

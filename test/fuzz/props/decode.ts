@@ -22,6 +22,9 @@ const REASONS: Record<number, readonly number[]> = {
     DecodeReason.ADDRESS_FAMILY,
     DecodeReason.MPLS_PAYLOAD,
     DecodeReason.TOO_MANY_HEADERS,
+    DecodeReason.WLAN_FRAME,
+    // A link type inside a PPI header that we do not decode.
+    DecodeReason.LINK_TYPE,
   ],
   [DecodeStatus.TOO_SHORT]: [
     DecodeReason.LINK_TRUNCATED,
