@@ -13,7 +13,7 @@
  * (§9.3.2.1, Table 9-30). linkOctets (softflowd's count) is the wire length less the radio header, the 802.11
  * header and LLC/SNAP, and less the FCS when the radio header says the frame ends with one.
  */
-import { u16, u32 } from './bytes.js';
+import { u16, u16le as le16, u32, u32le as le32 } from './bytes.js';
 import { decodeEncapsulated } from './encap.js';
 import { DecodeReason, DecodeStatus, type PacketView } from './packet.js';
 import { fail, setLinkHeader } from './status.js';
@@ -58,14 +58,6 @@ const AVS_MAGIC_MASK = 0xfffff000;
 const AVS_MAGIC = 0x80211000;
 /** The wlan-ng Prism monitor header has a fixed size (libpcap and Wireshark read it as 144 bytes). */
 const PRISM_HEADER = 144;
-
-function le16(b: Uint8Array, i: number): number {
-  return b[i] | (b[i + 1] << 8);
-}
-
-function le32(b: Uint8Array, i: number): number {
-  return (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0;
-}
 
 export function decodeIeee80211(b: Uint8Array, off: number, end: number, v: PacketView): DecodeStatus {
   return decodeWlanFrame(b, off, off, end, 0, v);

@@ -4,6 +4,7 @@
  * (https://www.tcpdump.org/linktypes/LINKTYPE_NFLOG.html). TLV length and type are in host byte order; libpcap
  * turns them into the reading host's order, which is little-endian wherever the capture addon is built.
  */
+import { u16le } from './bytes.js';
 import { decodeFamily } from './null.js';
 import { DecodeReason, DecodeStatus, type PacketView } from './packet.js';
 import { fail, setLinkHeader } from './status.js';
@@ -24,8 +25,8 @@ export function decodeNflog(b: Uint8Array, off: number, end: number, v: PacketVi
   // Each TLV moves p forward by at least 4 bytes, so the walk ends within caplen/4 steps.
   let p = off + NFLOG_HEADER;
   while (end - p >= TLV_HEADER) {
-    const len = b[p] | (b[p + 1] << 8);
-    const type = b[p + 2] | (b[p + 3] << 8);
+    const len = u16le(b, p);
+    const type = u16le(b, p + 2);
     if (len < TLV_HEADER) break;
     if (type === NFULA_PAYLOAD) {
       const ip = p + TLV_HEADER;

@@ -6,7 +6,7 @@
  * The IPv6 family differs by OS, and a file may come from any of them, so every known value is IPv6 (softflowd
  * knows only its own host's AF_INET6 and drops the others' IPv6 as non-IP).
  */
-import { u32 } from './bytes.js';
+import { u32, u32le } from './bytes.js';
 import { decodeIpv4 } from './ipv4.js';
 import { decodeIpv6 } from './ipv6.js';
 import { DecodeReason, DecodeStatus, type PacketView } from './packet.js';
@@ -27,7 +27,7 @@ export function decodeNull(b: Uint8Array, off: number, end: number, v: PacketVie
   setLinkHeader(v, NULL_HEADER);
   if (end - off < NULL_HEADER) return fail(v, DecodeStatus.TOO_SHORT, DecodeReason.LINK_TRUNCATED);
   // Little-endian host: [af, 0, 0, 0]; big-endian host: [0, 0, 0, af].
-  const le = (b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24)) >>> 0;
+  const le = u32le(b, off);
   const af = le > 0xffff ? u32(b, off) : le;
   return decodeFamily(b, off, off + NULL_HEADER, end, af, v);
 }
