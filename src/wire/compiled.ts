@@ -537,14 +537,18 @@ export function compileTranscoder(from: Template, to: Template): FlowTranscoder 
  */
 function zeroRuns(fields: string[], lens: readonly number[]): string[] {
   const out: string[] = [];
-  // The texts store at q + the field's offset: the scratch record is at 1, with a byte either side.
+  // The texts store at q + the field's offset: the scratch record is at 1, with a byte either side. The candidates
+  // are run from one function (one parse for the transcoder, not one per field).
   const scratch = new Uint8Array(2 + lens.reduce((a, b) => a + b, 0));
   const sv = new DataView(scratch.buffer);
-  const zero = (text: string, at: number, len: number): boolean => {
-    if (/\b(r_\w+|e\d|x|tb|r|p|dv)\b/.test(text.replace(/\b(odv|ob|q)\b/g, ''))) return false;
+  const candidate = fields.map((text) => !/\b(r_\w+|e\d|x|tb|r|p|dv)\b/.test(text.replace(/\b(odv|ob|q)\b/g, '')));
+  const cases = fields.flatMap((text, i) => (candidate[i] ? [`case ${i}: ${text} break;`] : [])).join('\n');
+  const exec = make<(odv: DataView, ob: Uint8Array, q: number, i: number) => void>('odv, ob, q, i', `switch (i) {\n${cases}\n}`, [], []);
+  const zero = (i: number, at: number, len: number): boolean => {
+    if (!candidate[i]) return false;
     scratch.fill(0xa5);
-    make<(odv: DataView, ob: Uint8Array, q: number) => void>('odv, ob, q', text, [], [])(sv, scratch, 1);
-    return scratch.every((v, i) => (i > at && i <= at + len ? v === 0 : v === 0xa5));
+    exec(sv, scratch, 1, i);
+    return scratch.every((v, k) => (k > at && k <= at + len ? v === 0 : v === 0xa5));
   };
   let off = 0;
   let run = -1;
@@ -557,7 +561,7 @@ function zeroRuns(fields: string[], lens: readonly number[]): string[] {
     run = -1;
   };
   fields.forEach((text, i) => {
-    if (zero(text, off, lens[i])) {
+    if (zero(i, off, lens[i])) {
       if (run < 0) run = off;
     } else {
       if (run >= 0) close(off);
