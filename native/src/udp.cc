@@ -2,7 +2,9 @@
 // buffer. Node's dgram costs about 6 us per datagram on top of the kernel's own work (a send request object,
 // a copy kept alive until a callback); a probe at speed sends tens of thousands of datagrams a second.
 //
-// open(address, port, hopLimit) -> handle { send(view) -> bytes sent or -errno, close(), connectErrno }. Errors
+// open(address, port, hopLimit, device?) -> handle { send(view) -> bytes sent or -errno, close(), connectErrno }.
+// A device binds the socket to that interface (SO_BINDTODEVICE, softflowd's -S): datagrams leave by it whatever
+// the routing table says, which needs CAP_NET_RAW. Errors
 // of the send itself (ECONNREFUSED after an ICMP port unreachable, EAGAIN when the socket buffer is full) come
 // back as numbers for the caller to count or retry. A connect that fails (no route at start-up) leaves the socket
 // unconnected, sending to the address each time, with the reason in connectErrno; other set-up errors throw.
@@ -88,12 +90,22 @@ void Finalize(napi_env, void* data, void*) {
   delete s;
 }
 
-// open(address: string (numeric), port: number, hopLimit: number (-1: leave)) -> handle
+// open(address: string (numeric), port: number, hopLimit: number (-1: leave), device?: string) -> handle
 napi_value Open(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 3) {
-    napi_throw_type_error(env, nullptr, "open(address, port, hopLimit)");
+    napi_throw_type_error(env, nullptr, "open(address, port, hopLimit, device?)");
+    return nullptr;
+  }
+  // IFNAMSIZ (16, with the terminating NUL) bounds an interface name; a longer one is refused by the kernel too.
+  char device[64] = {0};
+  size_t deviceLen = 0;
+  napi_valuetype deviceType = napi_undefined;
+  if (argc >= 4) napi_typeof(env, argv[3], &deviceType);
+  if (deviceType != napi_undefined && deviceType != napi_null &&
+      napi_get_value_string_utf8(env, argv[3], device, sizeof device, &deviceLen) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "open(): device must be a string");
     return nullptr;
   }
   char addr[64] = {0};
@@ -109,6 +121,12 @@ napi_value Open(napi_env env, napi_callback_info info) {
   int family;
   int fd = sockaddr_util::NumericUdpSocket(env, addr, port, &ss, &sl, &family);
   if (fd < 0) return nullptr;
+  if (deviceLen > 0 && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device, static_cast<socklen_t>(deviceLen + 1)) != 0) {
+    int e = errno;
+    close(fd);
+    sockaddr_util::ThrowErrno(env, std::string("cannot bind the export socket to device ") + device + ": " + strerror(e), e);
+    return nullptr;
+  }
   if (hop >= 0) {
     // Only meaningful for multicast destinations; a failure leaves the default.
     int h = hop;

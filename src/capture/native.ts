@@ -88,8 +88,11 @@ interface Addon {
   openOffline(path: string, filter?: string, opts?: { libpcap?: boolean }): NativeHandle;
   openLive(device: string, opts: LiveOptions): NativeHandle;
   libVersion(): string;
-  /** A UDP socket connected to a numeric address; hopLimit < 0 leaves the multicast TTL alone. Throws. */
-  udpOpen(address: string, port: number, hopLimit: number): UdpSocket;
+  /**
+   * A UDP socket connected to a numeric address; hopLimit < 0 leaves the multicast TTL alone; with a device, bound
+   * to that interface (SO_BINDTODEVICE). Throws.
+   */
+  udpOpen(address: string, port: number, hopLimit: number, device?: string): UdpSocket;
   /** A UDP socket bound to a numeric address and port; throws an Error with errno (negative) on failure. */
   udpListen(address: string, port: number, rcvbuf: number, buffer: Uint8Array, slotSize: number, meta: Uint32Array): UdpReceiveSocket;
   udpMeta: UdpMetaLayout;

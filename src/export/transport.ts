@@ -71,6 +71,8 @@ export interface TransportOptions {
   loadBalance?: boolean;
   /** IP_MULTICAST_TTL / hop limit for multicast collectors (softflowd -L). */
   hopLimit?: number;
+  /** Interface the datagrams leave by, whatever the routes say (SO_BINDTODEVICE, softflowd -S). */
+  sendInterface?: string;
   onError?: (message: string) => void;
 }
 
@@ -169,7 +171,7 @@ export class UdpTransport implements Transport {
       const { host: addr, label } = resolved;
       let sock: UdpSocket;
       try {
-        sock = addon.udpOpen(addr, c.port, opts.hopLimit ?? -1);
+        sock = addon.udpOpen(addr, c.port, opts.hopLimit ?? -1, opts.sendInterface);
       } catch (e) {
         await t.close();
         throw new Error(`cannot connect to collector ${label}: ${(e as Error).message}`);

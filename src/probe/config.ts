@@ -24,6 +24,8 @@ export interface ProbeConfig {
   mplsLabels: number;
   loadBalance: boolean;
   hopLimit?: number;
+  /** -S: the interface export datagrams leave by. */
+  sendInterface?: string;
   snaplen?: number;
   bufferSize?: number;
   promisc: boolean;
@@ -128,7 +130,10 @@ export function buildConfig(o: RawOptions, filterWords: string[]): ProbeConfig {
   if (o.transport && o.transport.toLowerCase() !== 'udp') {
     throw new Error(`-P ${o.transport}: only UDP export is supported`);
   }
-  if (o.sendInterface) throw new Error('-S: binding export sockets to a device is not supported; bind by route instead');
+  // Linux's IFNAMSIZ is 16 with the terminating NUL.
+  if (o.sendInterface !== undefined && !/^[^\s/:]{1,15}$/.test(o.sendInterface)) {
+    throw new Error(`-S ${o.sendInterface}: not an interface name (1 to 15 characters, no spaces, '/' or ':')`);
+  }
   const format = (o.format ?? 'text') as FlowFormat;
   if (!['text', 'long', 'csv', 'json'].includes(format)) throw new Error(`--format ${o.format}: must be text, long, csv or json`);
 
@@ -164,6 +169,7 @@ export function buildConfig(o: RawOptions, filterWords: string[]): ProbeConfig {
     mplsLabels: int('-x', o.mplsLabels, 0, 10) ?? 0,
     loadBalance: !!o.loadBalance,
     hopLimit: int('-L', o.hoplimit, 0, 255),
+    sendInterface: o.sendInterface,
     snaplen: int('-C', o.snaplen, 64, 262144),
     bufferSize: int('-B', o.bufferSize, 0, 2 ** 31 - 1),
     promisc: o.promisc !== false,

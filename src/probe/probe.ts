@@ -104,7 +104,13 @@ export class Probe implements ControlHandler, PacketConsumer {
     let transport: Transport | null = null;
     let exporter: Exporter | null = null;
     if (cfg.collectors.length) {
-      const topts = { rate: cfg.exportRate, loadBalance: cfg.loadBalance, hopLimit: cfg.hopLimit, onError: log };
+      const topts = {
+        rate: cfg.exportRate,
+        loadBalance: cfg.loadBalance,
+        hopLimit: cfg.hopLimit,
+        sendInterface: cfg.sendInterface,
+        onError: log,
+      };
       const eopts: ExporterOptions = {
         version: cfg.version,
         time: cfg.time,
