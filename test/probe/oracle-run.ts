@@ -23,20 +23,23 @@ export interface OracleResult {
   flowprobeError: string | null;
 }
 
-export async function runBoth(file: string, args: string[]): Promise<OracleResult> {
+/** softflowd reads `softflowdFiles` (by default the same file), one run each into the same nfcapd. */
+export async function runBoth(file: string, args: string[], softflowdFiles: string[] = [file]): Promise<OracleResult> {
   const a = await startNfcapd({ bufferBytes: NFCAPD_BUFFER });
   const b = await startNfcapd({ bufferBytes: NFCAPD_BUFFER });
   try {
     let softflowdLog = '';
-    try {
-      const r = await execFileP('softflowd', ['-r', file, '-n', `127.0.0.1:${a.port}`, '-c', 'none', '-d', ...args], {
-        timeout: 60_000,
-      });
-      softflowdLog = r.stdout + r.stderr;
-    } catch (e) {
-      // softflowd exits 1 on captures it cannot read (e.g. "Unsupported datalink type 276").
-      const err = e as { stdout?: string; stderr?: string };
-      softflowdLog = (err.stdout ?? '') + (err.stderr ?? '');
+    for (const f of softflowdFiles) {
+      try {
+        const r = await execFileP('softflowd', ['-r', f, '-n', `127.0.0.1:${a.port}`, '-c', 'none', '-d', ...args], {
+          timeout: 60_000,
+        });
+        softflowdLog += r.stdout + r.stderr;
+      } catch (e) {
+        // softflowd exits 1 on captures it cannot read (e.g. "Unsupported datalink type 276").
+        const err = e as { stdout?: string; stderr?: string };
+        softflowdLog += (err.stdout ?? '') + (err.stderr ?? '');
+      }
     }
     const cfg = parseProbeArgs(['-r', file, '-n', `127.0.0.1:${b.port}`, '--octets', 'link', '--no-progress', ...args]);
     const r = await runFileJob(cfg, () => undefined);

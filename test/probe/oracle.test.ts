@@ -51,11 +51,13 @@ const SOFTFLOWD_CANNOT: Record<string, string> = {
   'tcpdump-mpls-traceroute.pcap': 'softflowd reads no MPLS on a PPP link',
   'tcpdump-quic_handshake.pcap': 'IPv6 on NULL with a BSD address family: non-IP to softflowd on Linux',
   'tcpdump-quic_handshake_truncated.pcap': 'IPv6 on NULL with a BSD address family: non-IP to softflowd on Linux',
-  'pcapng-test-generator-output_be-test008.pcapng':
-    'libpcap refuses the second interface; softflowd then exits without exporting, flowprobe exports the packet it had',
 };
 
-/** Captures libpcap stops reading part-way (pcapng interfaces that differ): flowprobe must say so and exit non-zero. */
+/**
+ * pcapng captures libpcap stops reading part-way (interfaces whose link types or snapshot lengths differ), so
+ * softflowd cannot read them; flowprobe reads them whole (native/src/pcapng.cc). softflowd is given the same packets
+ * as one pcap per link type (libpcapReadable) instead, and its flows from those are compared with flowprobe's.
+ */
 const LIBPCAP_REFUSES = new Set([
   'pcapng-test-generator-output_be-test008.pcapng',
   'pcapng-test-generator-output_le-test102.pcapng',
@@ -164,13 +166,34 @@ function capturePath(file: string): string {
   return file === 'genpcap' ? genFile : path.join(PCAPS, file);
 }
 
+/** Wireshark's encapsulation numbers in LIBPCAP_REFUSES, as editcap names them. */
+const EDITCAP_ENCAP: Record<string, string> = { '1': 'ether', '15': 'null' };
+
+/** A pcapng's packets as one pcap per link type (editcap), which libpcap and so softflowd read. */
+function libpcapReadable(file: string): string[] {
+  const byEncap = new Map<string, string[]>();
+  const frames = execFileSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.number', '-e', 'frame.encap_type'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  for (const line of frames.split('\n')) {
+    const [n, encap] = line.split('\t');
+    // tshark counts custom blocks as frames without an encapsulation: not packets.
+    if (!n || !encap) continue;
+    byEncap.set(encap, [...(byEncap.get(encap) ?? []), n]);
+  }
+  return [...byEncap].map(([encap, numbers]) => {
+    const name = EDITCAP_ENCAP[encap];
+    if (!name) throw new Error(`${file}: encapsulation ${encap} is not in EDITCAP_ENCAP`);
+    const out = path.join(tmp, `${path.basename(file)}-${name}.pcap`);
+    execFileSync('editcap', ['-F', 'pcap', '-T', name, '-r', file, out, ...numbers], { stdio: ['ignore', 'ignore', 'pipe'] });
+    return out;
+  });
+}
+
 for (const variant of VARIANTS) {
   describe(`softflowd oracle, ${variant.name}`, () => {
     it.each([...FILES, 'genpcap'])('%s', async (file) => {
       const full = capturePath(file);
-      const r = await runBoth(full, [...variant.args, ...LONG_TIMEOUTS]);
-      if (LIBPCAP_REFUSES.has(file)) expect(r.flowprobeError).toMatch(/different from/);
-      else expect(r.flowprobeError).toBeNull();
+      const r = await runBoth(full, [...variant.args, ...LONG_TIMEOUTS], LIBPCAP_REFUSES.has(file) ? libpcapReadable(full) : [full]);
+      expect(r.flowprobeError).toBeNull();
 
       if (SOFTFLOWD_CANNOT[file]) {
         expect(r.softflowd, SOFTFLOWD_CANNOT[file]).toEqual([]);
@@ -191,6 +214,9 @@ for (const variant of VARIANTS) {
         for (const f of r.flowprobe) {
           const g = groups.get(directionalKey(f.proto, f.srcAddr, f.dstAddr, f.srcPort, f.dstPort));
           if (!g) bad.push(`no packets for ${flowKey(f)}`);
+          // v5 and v9 give times as 32-bit milliseconds of uptime: a flow longer than that (test102's simple packet
+          // blocks carry no time, so read as 1970, beside packets of 2012) has no true times in them.
+          else if (!variant.args.includes('10') && g.lastMs - g.firstMs >= 2 ** 32) continue;
           else if (variant.args.includes('16')) {
             // Evicted flows cover a part of the packets: their times lie within the packets' span.
             if (f.startMs < g.firstMs || f.endMs > g.lastMs) bad.push(`${flowKey(f)} ${f.startMs}-${f.endMs} outside ${g.firstMs}-${g.lastMs}`);
