@@ -469,34 +469,34 @@ Status Fill(Reader* r, uint8_t* buf, size_t cap, int32_t maxPackets, size_t* off
     if (*count > 0 && f.dlt != r->batchLink) return Status::kMore;
     const uint8_t* data = Have(r, p.dataAt, p.caplen);
     if (!data) continue;  // the block was in the file a moment ago: a read error
-    if (f.filter) {
-      pcap_pkthdr hdr{};
-      hdr.caplen = p.caplen;
-      hdr.len = p.wirelen;
-      if (pcap_offline_filter(f.filter, &hdr, data) == 0) {
-        r->pos = p.end;
-        continue;
-      }
-    }
     uint32_t caplen = p.caplen;
     size_t used = kBatchHeader + ((caplen + 3u) & ~3u);
+    bool cut = false;
     if (*off + used > cap) {
       if (*count > 0) return Status::kMore;
       // Larger than the whole buffer: keep what fits rather than stall for ever (as addon.cc does for libpcap's).
       caplen = static_cast<uint32_t>((cap - kBatchHeader) & ~size_t(3));
       used = kBatchHeader + caplen;
-      ++*truncated;
+      cut = true;
     }
     uint8_t* dst = buf + *off;
+    std::memcpy(dst + kBatchHeader, data, caplen);
+    if (r->swap && f.dlt == kLinkNflog) SwapNflog(dst + kBatchHeader, caplen);
+    r->pos = p.end;
+    if (f.filter) {
+      // On the packet as delivered (NFLOG's headers in host order), as libpcap filters what it reads.
+      pcap_pkthdr hdr{};
+      hdr.caplen = caplen;
+      hdr.len = p.wirelen;
+      if (pcap_offline_filter(f.filter, &hdr, dst + kBatchHeader) == 0) continue;
+    }
     std::memcpy(dst, &p.sec, 4);
     std::memcpy(dst + 4, &p.nsec, 4);
     std::memcpy(dst + 8, &caplen, 4);
     std::memcpy(dst + 12, &p.wirelen, 4);
-    std::memcpy(dst + kBatchHeader, data, caplen);
     std::memset(dst + kBatchHeader + caplen, 0, used - kBatchHeader - caplen);
-    if (r->swap && f.dlt == kLinkNflog) SwapNflog(dst + kBatchHeader, caplen);
+    if (cut) ++*truncated;
     r->batchLink = f.dlt;
-    r->pos = p.end;
     *off += used;
     ++*count;
   }

@@ -315,6 +315,17 @@ describe('pcapng blocks and options', () => {
     expect(bad.error).toBe(`enhanced packet block for interface 1, but the section has 1 at file offset ${f.bytes().length}`);
   });
 
+  it('turns NFLOG\'s TLV headers from a section in the other byte order into this host\'s, as libpcap does', () => {
+    // AF_INET, version 0, resource 5; a TLV of 8 bytes (type 1) and one of 5 (type 9, padded to 8).
+    const nflog = Buffer.from([2, 0, 0, 5, 0, 8, 0, 1, 0xaa, 0xbb, 0xcc, 0xdd, 0, 5, 0, 9, 0xee, 0, 0, 0]);
+    const file = new Ng(false).shb(false).idb(239).epb(0, 1_000_000n, nflog).write('nflog-be.pcapng');
+    const r = read(file);
+    expect(r.error).toBeNull();
+    const host = Buffer.from([2, 0, 0, 5, 8, 0, 1, 0, 0xaa, 0xbb, 0xcc, 0xdd, 5, 0, 9, 0, 0xee, 0, 0, 0]);
+    expect(one(r, 0)[7]).toBe(createHash('sha1').update(host).digest('hex'));
+    expect(r).toEqual(read(file, { libpcap: true }));
+  });
+
   it('reads a file with no packets, and one with no interfaces, as empty', () => {
     expect(read(new Ng().shb().write('shb-only.pcapng'))).toEqual({ pkts: [], error: null });
     expect(read(new Ng().shb().idb(1).write('idb-only.pcapng'))).toEqual({ pkts: [], error: null });
