@@ -18,7 +18,6 @@ import {
 } from './ieee80211.js';
 import { decodeNflog, LINKTYPE_NFLOG } from './nflog.js';
 import { decodeLoop, decodeNull, LINKTYPE_LOOP, LINKTYPE_NULL } from './null.js';
-import type { DecodeStatus, PacketView } from './packet.js';
 import { decodePflog, LINKTYPE_PFLOG } from './pflog.js';
 import {
   decodePpp,
@@ -38,7 +37,10 @@ import {
   LINKTYPE_IPV6,
   LINKTYPE_RAW,
 } from './raw.js';
+import { u32le } from './bytes.js';
+import { DecodeReason, DecodeStatus, type PacketView } from './packet.js';
 import { decodeSll, LINKTYPE_LINUX_SLL } from './sll.js';
+import { fail, setLinkHeader } from './status.js';
 import { decodeSll2, LINKTYPE_LINUX_SLL2 } from './sll2.js';
 
 /**
@@ -50,6 +52,34 @@ export type LinkDecoder = (b: Uint8Array, off: number, end: number, v: PacketVie
 export interface LinkLayer {
   name: string;
   decode: LinkDecoder;
+}
+
+/**
+ * LINKTYPE_PKTAP (258): Apple's packet tap (macOS `tcpdump -i any`, `-k`), a header naming the interface and
+ * process, then the packet as the interface's own link type (DLT_ values of Darwin, which are LINKTYPE_ values
+ * for those we decode: 0, 1, 9, 12, 105, 127). The header's fields are little-endian: its length, the record
+ * type (1: a packet follows) and the DLT; it is at least 108 bytes (tcpdump's print-pktap.c).
+ */
+export const LINKTYPE_PKTAP = 258;
+const PKTAP_MIN_HEADER = 108;
+const PKTAP_RECORD_PACKET = 1;
+
+function decodePktap(b: Uint8Array, off: number, end: number, v: PacketView): DecodeStatus {
+  setLinkHeader(v, PKTAP_MIN_HEADER);
+  if (end - off < PKTAP_MIN_HEADER) return fail(v, DecodeStatus.TOO_SHORT, DecodeReason.LINK_TRUNCATED);
+  const len = u32le(b, off);
+  const dlt = u32le(b, off + 8);
+  if (len < PKTAP_MIN_HEADER || end - off < len) return fail(v, DecodeStatus.TOO_SHORT, DecodeReason.LINK_TRUNCATED);
+  const inner = dlt === LINKTYPE_PKTAP ? undefined : LINK_LAYERS.get(dlt);
+  if (u32le(b, off + 4) !== PKTAP_RECORD_PACKET || inner === undefined) {
+    setLinkHeader(v, len);
+    return fail(v, DecodeStatus.NON_IP, DecodeReason.LINK_TYPE, dlt);
+  }
+  // The inner decoder counts from where its own header starts: the PKTAP header is link header too.
+  const status = inner.decode(b, off + len, end, v);
+  v.linkOctets = v.linkOctets > len ? v.linkOctets - len : 0;
+  if (status === DecodeStatus.OK) v.l3Offset += len;
+  return status;
 }
 
 export const LINK_LAYERS: ReadonlyMap<number, LinkLayer> = new Map<number, LinkLayer>([
@@ -75,6 +105,7 @@ export const LINK_LAYERS: ReadonlyMap<number, LinkLayer> = new Map<number, LinkL
   [LINKTYPE_IEEE802_11_RADIOTAP, { name: 'IEEE802_11_RADIOTAP', decode: decodeRadiotap }],
   [LINKTYPE_IEEE802_11_AVS, { name: 'IEEE802_11_AVS', decode: decodeAvsOrPrism }],
   [LINKTYPE_PPI, { name: 'PPI', decode: decodePpi }],
+  [LINKTYPE_PKTAP, { name: 'PKTAP', decode: decodePktap }],
 ]);
 
 /** Whether decodePacket knows `linkType`: a capture source can refuse an unknown one up front, as softflowd does. */

@@ -51,7 +51,10 @@ export const enum DecodeReason {
   IPV4_BAD_IHL = 10,
   /** TOO_SHORT: the 40-byte IPv6 header was not captured whole. */
   IPV6_TRUNCATED = 11,
-  /** UNKNOWN_LINK: linkProto is the link type. NON_IP: linkProto is the link type inside a PPI header. */
+  /**
+   * UNKNOWN_LINK: linkProto is the link type. NON_IP: linkProto is the link type inside a PPI or PKTAP header (for
+   * PKTAP, also a record that is not a packet).
+   */
   LINK_TYPE = 12,
   /**
    * NON_IP: an 802.11 frame without an IP body (management, control, null data, protected, an A-MSDU); linkProto

@@ -150,7 +150,7 @@ export async function softflowdExports(): Promise<Export[]> {
 
 /**
  * Hand-built frames for the link types no bundled capture has (Cisco HDLC, PPP in HDLC framing, LOOP, PPPoE
- * session, ATM RFC 1483, PFLOG, NFLOG, 802.11 bare and behind Prism, radiotap, AVS and PPI headers), so the
+ * session, ATM RFC 1483, PFLOG, NFLOG, 802.11 bare and behind Prism, radiotap, AVS and PPI headers, PKTAP), so the
  * mutations start from packets that decode all the way; each is checked to decode OK in decode.test.ts.
  */
 export function builtFrames(): Frame[] {
@@ -181,6 +181,7 @@ export function builtFrames(): Frame[] {
     [163, cat(be32(0x80211001), be32(16), new Array(8).fill(0), wlanQos)],
     [192, cat([0, 0, 8, 0, 105, 0, 0, 0], wlanData)],
     [192, cat([0, 0, 8, 0, 1, 0, 0, 0], new Array(12).fill(2), be16(0x86dd), ip6)],
+    [258, cat([108, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0], new Array(96).fill(0), new Array(12).fill(2), be16(0x0800), ip4)],
   ];
   return built.map(([linkType, b]) => ({ file: `built:${linkType}`, linkType, wirelen: b.length, bytes: Uint8Array.from(b) }));
 }
