@@ -220,16 +220,23 @@ bool Describe(Reader* r, uint64_t at, uint32_t total) {
   Interface f;
   uint16_t linkType = Get16(r, b + 8);
   f.snaplen = Get32(r, b + 12);
-  // Options: code, length, value padded to 4; only the two that place packets in time matter here. One that runs
-  // past the block ends the list (nothing after it can be trusted, and nothing in it is needed to read packets).
+  // Options: code, length, value padded to 4; only the two that place packets in time matter here, but a list
+  // that does not hold together means the block is not what it says (libpcap refuses it too).
   uint64_t o = at + 16, end = at + total - 4;
   while (o + 4 <= end) {
     const uint8_t* h = Have(r, o, 4);
     if (!h) return false;
     uint16_t code = Get16(r, h), len = Get16(r, h + 2);
-    if (code == kOptEnd) break;
+    if (code == kOptEnd) {
+      if (len != 0)
+        return Fail(r, "interface description block's end-of-options option has length " + std::to_string(len) +
+                           ", not 0" + At(at));
+      break;
+    }
     uint64_t next = o + 4 + ((len + 3u) & ~3u);
-    if (next > end) break;
+    if (next > end)
+      return Fail(r, "interface description block option (code " + std::to_string(code) + ", length " +
+                         std::to_string(len) + ") runs past the block" + At(at));
     if (code == kOptTsresol && len >= 1) {
       const uint8_t* v = Have(r, o + 4, 1);
       if (!v) return false;

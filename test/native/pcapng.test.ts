@@ -402,6 +402,18 @@ describe('a damaged pcapng: one line naming the fault and its offset, after ever
     expect(r.error).toBe(`enhanced packet block captured length 262148 is above 262144 at file offset ${new Ng().shb().idb(1).epb(0, 1n, data(60)).bytes().length}`);
   });
 
+  it('an interface description whose options do not hold together', () => {
+    const le16 = (v: number): number[] => [v & 0xff, v >> 8];
+    const idb = (opts: number[]): Buffer => Buffer.from([...le16(1), 0, 0, 0, 0, 1, 0, ...opts]);
+    const start = new Ng().shb().idb(1).epb(0, 1n, data(60));
+    const at = start.bytes().length;
+    const past = read(new Ng().raw(start.bytes()).block(1, idb([...le16(9), ...le16(200), 6, 0, 0, 0])).epb(1, 2n, data(60)).write('opt-past.pcapng'));
+    expect(past).toEqual({ pkts: read(start.write('opt-start.pcapng')).pkts, error: `interface description block option (code 9, length 200) runs past the block at file offset ${at}` });
+    const end = read(new Ng().raw(start.bytes()).block(1, idb([0, 0, ...le16(4), 0, 0, 0, 0])).write('opt-end.pcapng'));
+    expect(end.pkts).toHaveLength(1);
+    expect(end.error).toBe(`interface description block's end-of-options option has length 4, not 0 at file offset ${at}`);
+  });
+
   it('a damaged start refuses to open, in one line', () => {
     expect(read(new Ng().shb(true, 2).idb(1).epb(0, 1n, data(60)).write('v2.pcapng'))).toEqual({ pkts: [], error: 'pcapng version 2.0 is not supported at file offset 0' });
     const cut = new Ng().shb().bytes().subarray(0, 20);
