@@ -14,7 +14,7 @@
  * header and LLC/SNAP, and less the FCS when the radio header says the frame ends with one.
  */
 import { u16, u16le as le16, u32, u32le as le32 } from './bytes.js';
-import { decodeEncapsulated } from './encap.js';
+import { decodeEncapsulated, ETHER_HEADER } from './encap.js';
 import { DecodeReason, DecodeStatus, type PacketView } from './packet.js';
 import { fail, setLinkHeader } from './status.js';
 
@@ -95,12 +95,12 @@ export function decodePpi(b: Uint8Array, off: number, end: number, v: PacketView
   if (dlt === LINKTYPE_ETHERNET) {
     // PPI in front of an Ethernet frame: the frame's own MACs and ethertype, then the usual walk.
     const p = off + len;
-    if (end - p < 14) return fail(v, DecodeStatus.TOO_SHORT, DecodeReason.LINK_TRUNCATED);
+    if (end - p < ETHER_HEADER) return fail(v, DecodeStatus.TOO_SHORT, DecodeReason.LINK_TRUNCATED);
     v.dstMacHi = u16(b, p);
     v.dstMacLo = u32(b, p + 2);
     v.srcMacHi = u16(b, p + 6);
     v.srcMacLo = u32(b, p + 8);
-    return decodeEncapsulated(b, off, p + 14, end, u16(b, p + 12), v);
+    return decodeEncapsulated(b, off, p + ETHER_HEADER, end, u16(b, p + 12), v);
   }
   // The capture's link type is known; what PPI wraps is not one we decode.
   return fail(v, DecodeStatus.NON_IP, DecodeReason.LINK_TYPE, dlt);
