@@ -8,6 +8,7 @@
 #include <node_api.h>
 #include <pcap/pcap.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -188,9 +189,45 @@ Handle* Unwrap(napi_env env, napi_value obj) {
   return static_cast<Handle*>(data);
 }
 
-// openOffline(path: string, filter?: string, opts?: {libpcap?: boolean}) -> handle. A pcapng file is read by
-// pcapng.cc (any mix of link types, the filter compiled per link type) unless opts.libpcap asks for libpcap's
-// reader (tests compare the two); standard input ("-") and everything else is libpcap's.
+// Standard input through a pipe, whose first bytes were read to see whether it holds a pcapng: libpcap, handed the
+// stream, reads those bytes again first.
+struct PipePrefix {
+  uint8_t bytes[4];
+  size_t len = 0;
+  size_t off = 0;
+};
+
+ssize_t PipePrefixRead(void* cookie, char* buf, size_t size) {
+  PipePrefix* pp = static_cast<PipePrefix*>(cookie);
+  if (pp->off < pp->len) {
+    size_t k = std::min(size, pp->len - pp->off);
+    std::memcpy(buf, pp->bytes + pp->off, k);
+    pp->off += k;
+    return static_cast<ssize_t>(k);
+  }
+  for (;;) {
+    ssize_t k = read(STDIN_FILENO, buf, size);
+    if (k < 0 && errno == EINTR) continue;
+    return k;
+  }
+}
+
+int PipePrefixClose(void* cookie) {
+  delete static_cast<PipePrefix*>(cookie);
+  return 0;
+}
+
+// Wraps a pcapng reader in a handle.
+napi_value WrapPcapng(napi_env env, pcapng::Reader* r) {
+  Handle* h = new Handle();
+  h->ng = r;
+  h->offline = true;
+  return Wrap(env, h);
+}
+
+// openOffline(path: string, filter?: string, opts?: {libpcap?: boolean}) -> handle. A pcapng (a file, or standard
+// input "-", file or pipe) is read by pcapng.cc (any mix of link types, the filter compiled per link type) unless
+// opts.libpcap asks for libpcap's reader (tests compare the two); everything else is libpcap's.
 napi_value OpenOffline(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -204,23 +241,57 @@ napi_value OpenOffline(napi_env env, napi_callback_info info) {
     napi_value v;
     if (GetProp(env, argv[2], "libpcap", &v)) NAPI_CALL(env, napi_get_value_bool(env, v, &forceLibpcap));
   }
+  const std::string ngFilter = haveFilter ? filter : std::string();
+  FILE* prefixed = nullptr;  // standard input for libpcap, its first bytes put back
   if (!forceLibpcap && path != "-") {
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0 && pcapng::Looks(fd)) {
       std::string err;
-      pcapng::Reader* r = pcapng::Open(fd, haveFilter ? filter : std::string(), &err);
+      pcapng::Reader* r = pcapng::Open(fd, ngFilter, &err);
       if (!r) return Throw(env, err);
-      Handle* h = new Handle();
-      h->ng = r;
-      h->offline = true;
-      return Wrap(env, h);
+      return WrapPcapng(env, r);
     }
     // Not a pcapng (or not openable here): libpcap opens it and names any error.
     if (fd >= 0) close(fd);
+  } else if (!forceLibpcap) {
+    struct stat st {};
+    if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode)) {
+      // A file on standard input: looked at in place, and libpcap's (with the fast reader) unless a pcapng.
+      if (pcapng::Looks(STDIN_FILENO)) {
+        std::string err;
+        pcapng::Reader* r = pcapng::Open(fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0), ngFilter, &err);
+        if (!r) return Throw(env, err);
+        return WrapPcapng(env, r);
+      }
+    } else {
+      PipePrefix* pp = new PipePrefix();
+      while (pp->len < sizeof pp->bytes) {
+        ssize_t k = read(STDIN_FILENO, pp->bytes + pp->len, sizeof pp->bytes - pp->len);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
+        pp->len += static_cast<size_t>(k);
+      }
+      if (pcapng::StartsPcapng(pp->bytes, pp->len)) {
+        std::string err;
+        pcapng::Reader* r = pcapng::Open(fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0), ngFilter, &err, pp->bytes, pp->len);
+        delete pp;
+        if (!r) return Throw(env, err);
+        return WrapPcapng(env, r);
+      }
+      prefixed = fopencookie(pp, "r", cookie_io_functions_t{PipePrefixRead, nullptr, nullptr, PipePrefixClose});
+      if (!prefixed) {
+        delete pp;
+        return Throw(env, std::string("cannot read standard input: ") + strerror(errno));
+      }
+    }
   }
   char errbuf[PCAP_ERRBUF_SIZE] = {0};
-  pcap_t* p = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
-  if (!p) return Throw(env, errbuf);
+  pcap_t* p = prefixed ? pcap_fopen_offline_with_tstamp_precision(prefixed, PCAP_TSTAMP_PRECISION_NANO, errbuf)
+                       : pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
+  if (!p) {
+    if (prefixed) fclose(prefixed);
+    return Throw(env, errbuf);
+  }
   if (haveFilter && !filter.empty()) {
     std::string err = ApplyFilter(p, filter, PCAP_NETMASK_UNKNOWN);
     if (!err.empty()) {

@@ -3,16 +3,19 @@
 // several interfaces and mergecap for merged files. Here each interface keeps its link type, and a batch ends
 // before a packet of another one, so the caller decodes every batch with a single link type.
 //
-// The file is read in a window of kWindow bytes with pread(2); a block is judged by its header and its trailer
+// A file is read in a window of kWindow bytes with pread(2); a block is judged by its header and its trailer
 // before its body is used, and nothing is allocated from a length field: every length the file gives is checked
 // against the block it is in, and the most a block's body asks of the window is a packet header and kMaxCaplen
-// bytes. Blocks other than SHB, IDB and the packet blocks are skipped by their length. The first error stops the
+// bytes. Blocks other than SHB, IDB and the packet blocks are skipped by their length. A pipe (dumpcap -w - |
+// flowprobe -r -) is read forward only: a block the reader uses is taken into the window whole (at most
+// kMaxPipeBlock bytes) before it is judged, and one it skips is read through and let go. The first error stops the
 // reader (the packets before it are the caller's); it names what was wrong and the block's file offset.
 
 #include "pcapng.h"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -33,6 +36,8 @@ constexpr size_t kBatchHeader = 16;       // addon.cc's per-packet header
 constexpr uint32_t kMaxCaplen = 262144;   // libpcap's MAXIMUM_SNAPLEN: no packet of ours is longer
 constexpr size_t kWindow = 1 << 20;       // > the largest read asked of it: a packet header and kMaxCaplen
 constexpr size_t kMaxInterfaces = 65536;  // per section; an OPB can only name this many
+// The largest block used (not skipped) from a pipe: a packet block's header, kMaxCaplen bytes and generous options.
+constexpr size_t kMaxPipeBlock = 4 << 20;
 constexpr int kLinkNflog = 239;
 
 uint32_t Swap32(uint32_t v) { return __builtin_bswap32(v); }
@@ -51,10 +56,66 @@ uint32_t Get32(const Reader* r, const uint8_t* p) {
 
 std::string At(uint64_t off) { return " at file offset " + std::to_string(off); }
 
+bool Fail(Reader* r, const std::string& msg) {
+  if (r->error.empty()) r->error = msg;
+  return false;
+}
+
+// read(2) into p, up to n bytes, until the end of the input; -1 on a read error (r->error set).
+ssize_t ReadSome(Reader* r, uint8_t* p, size_t n, uint64_t at) {
+  for (;;) {
+    ssize_t k = read(r->fd, p, n);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) Fail(r, std::string("read error") + At(at) + ": " + strerror(errno));
+    return k;
+  }
+}
+
+// Have() on a pipe: the window only moves forward, and what lies before `at` may be let go.
+const uint8_t* HavePipe(Reader* r, uint64_t at, size_t n, size_t* avail) {
+  uint64_t end = r->winPos + r->winLen;
+  if (at < r->winPos) {
+    Fail(r, "cannot go back in a pipe" + At(at));  // the callers never ask: a used block is taken in whole first
+    return nullptr;
+  }
+  if (at > end) {
+    // Read through what lies between (a skipped block's body).
+    r->winLen = 0;
+    if (r->win.size() < kWindow) r->win.resize(kWindow);
+    while (end < at) {
+      ssize_t k = ReadSome(r, r->win.data(), static_cast<size_t>(std::min<uint64_t>(at - end, r->win.size())), end);
+      if (k <= 0) {
+        r->winPos = end;
+        if (avail) *avail = 0;
+        return nullptr;
+      }
+      end += static_cast<uint64_t>(k);
+    }
+    r->winPos = at;
+  } else if (at - r->winPos + n > r->win.size()) {
+    // No room after what is kept: let go of what is before at.
+    size_t keep = static_cast<size_t>(end - at);
+    std::memmove(r->win.data(), r->win.data() + (at - r->winPos), keep);
+    r->winPos = at;
+    r->winLen = keep;
+  }
+  size_t need = static_cast<size_t>(at - r->winPos) + n;
+  if (r->win.size() < need) r->win.resize(std::max(need, kWindow));
+  while (r->winLen < need) {
+    ssize_t k = ReadSome(r, r->win.data() + r->winLen, r->win.size() - r->winLen, r->winPos + r->winLen);
+    if (k < 0) return nullptr;
+    if (k == 0) break;
+    r->winLen += static_cast<size_t>(k);
+  }
+  if (avail) *avail = r->winLen - static_cast<size_t>(at - r->winPos);
+  return r->winLen >= need ? r->win.data() + (at - r->winPos) : nullptr;
+}
+
 // [at, at + n) of the file in the window, or nullptr when the file ends first (*avail: how many bytes it has
 // there) or a read fails (r->error set).
 const uint8_t* Have(Reader* r, uint64_t at, size_t n, size_t* avail = nullptr) {
   if (at >= r->winPos && at + n <= r->winPos + r->winLen) return r->win.data() + (at - r->winPos);
+  if (r->pipe) return HavePipe(r, at, n, avail);
   if (r->win.size() < kWindow) r->win.resize(kWindow);
   size_t got = 0;
   while (got < kWindow) {
@@ -72,11 +133,6 @@ const uint8_t* Have(Reader* r, uint64_t at, size_t n, size_t* avail = nullptr) {
   r->winLen = got;
   if (avail) *avail = got;
   return n <= got ? r->win.data() : nullptr;
-}
-
-bool Fail(Reader* r, const std::string& msg) {
-  if (r->error.empty()) r->error = msg;
-  return false;
 }
 
 uint64_t Pow10(unsigned n) {
@@ -179,6 +235,15 @@ const bpf_program* Program(Reader* r, uint16_t linkType, int dlt, uint64_t at) {
   return &r->programs.emplace(key, prog).first->second;
 }
 
+// From a pipe, a block that is used comes into the window whole, so that its trailer and body can both be read.
+bool Whole(Reader* r, uint64_t at, uint32_t total, const std::string& what, const std::string& truncated) {
+  if (total > kMaxPipeBlock)
+    return Fail(r, what + " of " + std::to_string(total) + " bytes is larger than flowprobe reads from a pipe (" +
+                       std::to_string(kMaxPipeBlock) + ")" + At(at));
+  if (Have(r, at, total)) return true;
+  return r->error.empty() ? Fail(r, truncated + At(at)) : false;
+}
+
 // A Section Header Block at `at`: the byte order and version, and a new (empty) interface list.
 bool Section(Reader* r, uint64_t at) {
   size_t avail = 0;
@@ -199,8 +264,10 @@ bool Section(Reader* r, uint64_t at) {
     return Fail(r, "section header block length " + std::to_string(total) + " (below 28 or not a multiple of 4)" + At(at));
   if (major != 1)
     return Fail(r, "pcapng version " + std::to_string(major) + "." + std::to_string(minor) + " is not supported" + At(at));
+  const std::string truncated = "truncated section header block (length " + std::to_string(total) + ")";
+  if (r->pipe && !Whole(r, at, total, "section header block", truncated)) return false;
   const uint8_t* t = Have(r, at + total - 4, 4);
-  if (!t) return r->error.empty() ? Fail(r, "truncated section header block (length " + std::to_string(total) + ")" + At(at)) : false;
+  if (!t) return r->error.empty() ? Fail(r, truncated + At(at)) : false;
   if (Get32(r, t) != total)
     return Fail(r, "section header block's trailing length " + std::to_string(Get32(r, t)) + " is not its length " +
                        std::to_string(total) + At(at));
@@ -329,11 +396,13 @@ Step NextPacket(Reader* r, Packet* p) {
                   " (below " + std::to_string(MinLength(type)) + " or not a multiple of 4)" + At(at));
       return Step::kError;
     }
+    const std::string truncated = std::string("truncated ") + BlockName(type) + " (type " + std::to_string(type) +
+                                  ", length " + std::to_string(total) + ")";
+    bool used = type == kIdb || type == kEpb || type == kOpb || type == kSpb;
+    if (used && r->pipe && !Whole(r, at, total, BlockName(type), truncated)) return Step::kError;
     const uint8_t* t = Have(r, at + total - 4, 4);
     if (!t) {
-      if (r->error.empty())
-        Fail(r, std::string("truncated ") + BlockName(type) + " (type " + std::to_string(type) + ", length " +
-                    std::to_string(total) + ")" + At(at));
+      if (r->error.empty()) Fail(r, truncated + At(at));
       return Step::kError;
     }
     if (Get32(r, t) != total) {
@@ -422,14 +491,27 @@ Reader::~Reader() {
   if (fd >= 0) close(fd);
 }
 
-bool Looks(int fd) {
+bool StartsPcapng(const uint8_t* b, size_t n) {
   uint32_t type = 0;
-  return pread(fd, &type, 4, 0) == 4 && type == kShb;
+  if (n < 4) return false;
+  std::memcpy(&type, b, 4);
+  return type == kShb;
 }
 
-Reader* Open(int fd, const std::string& filter, std::string* err) {
+bool Looks(int fd) {
+  uint8_t b[4];
+  return pread(fd, b, 4, 0) == 4 && StartsPcapng(b, 4);
+}
+
+Reader* Open(int fd, const std::string& filter, std::string* err, const uint8_t* first, size_t firstLen) {
   Reader* r = new Reader();
   r->fd = fd;
+  if (first) {
+    r->pipe = true;
+    r->win.resize(kWindow);
+    std::memcpy(r->win.data(), first, std::min(firstLen, kWindow));
+    r->winLen = std::min(firstLen, kWindow);
+  }
   r->filter = filter;
   r->haveFilter = !filter.empty();
   Packet p;

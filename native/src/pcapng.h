@@ -39,6 +39,8 @@ struct Reader {
   std::vector<uint8_t> win;
   uint64_t winPos = 0;
   size_t winLen = 0;
+  /** A pipe: read forward with read(2), not pread(2). */
+  bool pipe = false;
   /** File offset of the next block not yet taken. */
   uint64_t pos = 0;
   /** The section's byte order is not this host's. */
@@ -66,9 +68,12 @@ bool Looks(int fd);
 /**
  * Reads the section header and the blocks up to the first packet (so LinkType names the first interface's, and a
  * filter that does not compile fails here). Takes fd (closed with the reader). nullptr and *err on failure.
- * An empty filter means none.
+ * An empty filter means none. With `first`, fd is a pipe whose first firstLen bytes were already read (those).
  */
-Reader* Open(int fd, const std::string& filter, std::string* err);
+Reader* Open(int fd, const std::string& filter, std::string* err, const uint8_t* first = nullptr, size_t firstLen = 0);
+
+/** Whether these are the first bytes of a pcapng (a Section Header Block's type). */
+bool StartsPcapng(const uint8_t* b, size_t n);
 
 /**
  * Appends packets (layout of addon.cc) from *off, counting them in *count, up to maxPackets; a batch holds one link

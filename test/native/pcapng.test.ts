@@ -5,7 +5,7 @@
  * naming the fault and its file offset, after every packet before it.
  */
 import { describe, it, expect, afterAll } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -119,6 +119,27 @@ describe('our pcapng reader reads what libpcap and tshark read', () => {
   });
 });
 
+/**
+ * `flowprobe --print-packets` on a file, on a pipe into standard input, or on the file as standard input: its lines
+ * and its error line (without the file's name, which is "-" on standard input).
+ */
+function printed(file: string, how: 'file' | 'pipe' | 'stdin-file'): { lines: string[]; error: string | null } {
+  const args = [FLOWPROBE, '-r', how === 'file' ? file : '-', '--print-packets'];
+  const fd = how === 'stdin-file' ? fs.openSync(file, 'r') : undefined;
+  try {
+    const r = spawnSync(process.execPath, args, {
+      input: how === 'pipe' ? fs.readFileSync(file) : undefined,
+      stdio: [fd ?? 'pipe', 'pipe', 'pipe'],
+      encoding: 'utf8',
+      maxBuffer: 256 << 20,
+    });
+    const err = r.stderr.trim();
+    return { lines: r.stdout.split('\n').filter((l) => l !== ''), error: err === '' ? null : err.replace(/^flowprobe: (-|\S+): /, '') };
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
 /** Captures of six link types: Ethernet, SLL2, raw IPv4 (228), SLL with ns stamps, NULL, LINKTYPE_RAW (DLT 12). */
 const INPUTS = [
   'pcapplusplus-example2.pcap',
@@ -171,6 +192,17 @@ describe('a pcapng whose interfaces have different link types', () => {
     const r = read(mixed, { filter: 'ether host 00:11:22:33:44:55' });
     expect(r.pkts).toEqual([]);
     expect(r.error).toMatch(/^bad filter "ether host 00:11:22:33:44:55" for link type \S+ \(\d+\) .*file offset \d+/);
+  });
+
+  it('reads the same from standard input, a pipe (dumpcap -w - | flowprobe -r -) or a file, as from the file', () => {
+    const want = printed(mixed, 'file');
+    expect(want.error).toBeNull();
+    expect(want.lines.length).toBe(read(mixed).pkts.length);
+    expect(printed(mixed, 'pipe')).toEqual(want);
+    expect(printed(mixed, 'stdin-file')).toEqual(want);
+    // Anything else on a pipe is still libpcap's, its first bytes given back to it.
+    const pcap = path.join(PCAPS, 'zeek-5-pings.pcap');
+    expect(printed(pcap, 'pipe')).toEqual(printed(pcap, 'file'));
   });
 
   it('gives flowprobe -r the flows of its inputs read one by one', () => {
@@ -365,6 +397,8 @@ describe('a damaged pcapng: one line naming the fault and its offset, after ever
     expect(r.pkts).toEqual(whole.pkts.slice(0, packets));
   }
 
+  const viaPipe = new Set(['cut inside a block', 'a length that is not a multiple of 4', 'a skipped block that runs past the end', 'a section of version 2']);
+
   it.each([
     ['cut inside a block', (b: Buffer) => b.subarray(0, victim.at + 20), /^truncated enhanced packet block \(type 6, length \d+\) at file offset (\d+)$/],
     ['cut inside a block header', (b: Buffer) => b.subarray(0, victim.at + 5), /^truncated block header \(5 of 8 bytes\) at file offset (\d+)$/],
@@ -393,6 +427,28 @@ describe('a damaged pcapng: one line naming the fault and its offset, after ever
     }).toThrow(r.error!);
     expect(() => src.next()).toThrow(r.error!);
     src.close();
+    if (viaPipe.has(name)) {
+      // Read from a pipe, forward only: the same packets and the same line.
+      const piped = printed(file, 'pipe');
+      expect(piped.error).toBe(r.error);
+      expect(piped.lines).toHaveLength(before);
+    }
+  });
+
+  it('a block too large to hold from a pipe: read from a file, an error from a pipe', () => {
+    const head = new Ng().shb().idb(1).epb(0, 1n, data(60));
+    const epb = Buffer.alloc(20 + 60 + (5 << 20)); // a packet of 60 bytes with 5 MiB of (empty) options after it
+    epb.writeUInt32LE(0, 0);
+    epb.writeUInt32LE(2, 8);
+    epb.writeUInt32LE(60, 12);
+    epb.writeUInt32LE(60, 16);
+    data(60).copy(epb, 20);
+    const file = new Ng().raw(head.bytes()).block(6, epb).epb(0, 3n, data(60)).write('big-options.pcapng');
+    expect(read(file).pkts).toHaveLength(3);
+    expect(printed(file, 'pipe')).toEqual({
+      lines: printed(file, 'file').lines.slice(0, 1),
+      error: `enhanced packet block of ${epb.length + 12} bytes is larger than flowprobe reads from a pipe (4194304) at file offset ${head.bytes().length}`,
+    });
   });
 
   it('a captured length above 262144, after the packets before it', () => {
