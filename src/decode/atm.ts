@@ -6,6 +6,8 @@ import { decodeEncapsulated } from './encap.js';
 import type { DecodeStatus, PacketView } from './packet.js';
 
 export const LINKTYPE_ATM_RFC1483 = 100;
+/** What libpcap reports for such a capture (pcap_datalink: DLT_ATM_RFC1483 is 11 on the platforms we build for). */
+export const DLT_ATM_RFC1483 = 11;
 
 /** Any value up to 1500 makes the walk read an LLC header at the start of the frame. */
 const LLC_FOLLOWS = 0;

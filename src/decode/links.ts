@@ -1,8 +1,10 @@
 /**
- * The link-layer decoders, keyed by LINKTYPE_ number (https://www.tcpdump.org/linktypes.html). Adding a link type
- * is a new file and one entry here.
+ * The link-layer decoders, keyed by LINKTYPE_ number (https://www.tcpdump.org/linktypes.html), and by the DLT_
+ * number where libpcap reports another for a capture of that link type (pcap_datalink: raw IP 101 as 12, ATM
+ * 100 as 11; test/decode/links.test.ts reads a capture of each). Adding a link type is a new file and one entry
+ * here.
  */
-import { decodeAtmRfc1483, LINKTYPE_ATM_RFC1483 } from './atm.js';
+import { decodeAtmRfc1483, DLT_ATM_RFC1483, LINKTYPE_ATM_RFC1483 } from './atm.js';
 import { decodeChdlc, LINKTYPE_C_HDLC } from './chdlc.js';
 import { decodeEthernet, LINKTYPE_ETHERNET } from './ethernet.js';
 import {
@@ -91,6 +93,7 @@ export const LINK_LAYERS: ReadonlyMap<number, LinkLayer> = new Map<number, LinkL
   [LINKTYPE_PPP_HDLC, { name: 'PPP_HDLC', decode: decodePppHdlc }],
   [LINKTYPE_PPP_ETHER, { name: 'PPP_ETHER', decode: decodePppEther }],
   [LINKTYPE_ATM_RFC1483, { name: 'ATM_RFC1483', decode: decodeAtmRfc1483 }],
+  [DLT_ATM_RFC1483, { name: 'ATM_RFC1483', decode: decodeAtmRfc1483 }],
   [LINKTYPE_RAW, { name: 'RAW', decode: decodeRaw }],
   [LINKTYPE_C_HDLC, { name: 'C_HDLC', decode: decodeChdlc }],
   [LINKTYPE_LOOP, { name: 'LOOP', decode: decodeLoop }],

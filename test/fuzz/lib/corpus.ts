@@ -168,6 +168,7 @@ export function builtFrames(): Frame[] {
     [50, cat([0xff, 0x03], be16(0x0021), ip4)],
     [51, cat([0x11, 0, 0, 1], be16(2 + ip4.length), be16(0x0021), ip4)],
     [100, cat([0xaa, 0xaa, 3, 0, 0, 0, 8, 0], ip4)],
+    [11, cat([0xaa, 0xaa, 3, 0, 0, 0, 8, 0], ip4)],
     [100, cat([0xaa, 0xaa, 3, 0, 0, 0, 0x86, 0xdd], ip6)],
     [117, cat([61, 2], new Array(62).fill(0), ip4)],
     [117, cat([61, 24], new Array(62).fill(0), ip6)],
