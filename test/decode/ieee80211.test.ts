@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { formatAddr } from '../../src/decode/address.js';
 import { formatPacketLine } from '../../src/decode/format.js';
 import { DecodeReason, DecodeStatus, type PacketView } from '../../src/decode/packet.js';
+import { pcapBytes } from '../helpers/pcapwrite.js';
 import { be16, be32, cat, decode, ipv4, ipv6, le32, tcp, udp, v4, V6_A, V6_B, type Bytes } from './frames.js';
 
 const run = promisify(execFile);
@@ -204,27 +205,6 @@ describe('802.11 data frames', () => {
   });
 });
 
-/** A classic pcap of one link type holding the frames. */
-function writePcap(file: string, linkType: number, frames: Bytes[]): void {
-  const parts: Buffer[] = [];
-  const h = Buffer.alloc(24);
-  h.writeUInt32LE(0xa1b2c3d4, 0);
-  h.writeUInt16LE(2, 4);
-  h.writeUInt16LE(4, 6);
-  h.writeUInt32LE(65535, 16);
-  h.writeUInt32LE(linkType, 20);
-  parts.push(h);
-  frames.forEach((f, i) => {
-    const r = Buffer.alloc(16);
-    r.writeUInt32LE(1_700_000_000 + i, 0);
-    r.writeUInt32LE(i * 1000, 4);
-    r.writeUInt32LE(f.length, 8);
-    r.writeUInt32LE(f.length, 12);
-    parts.push(r, Buffer.from(f));
-  });
-  fs.writeFileSync(file, Buffer.concat(parts));
-}
-
 describe('802.11 captures against tshark', () => {
   const files: [string, number, Bytes[]][] = [
     ['ieee80211', LT_80211, [TO_DS, FROM_DS_QOS_HTC, FOUR_ADDR, IBSS]],
@@ -237,7 +217,7 @@ describe('802.11 captures against tshark', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fp-80211-'));
     try {
       const file = path.join(dir, `${name}.pcap`);
-      writePcap(file, lt, frames);
+      fs.writeFileSync(file, pcapBytes(lt, frames.map((bytes, i) => ({ bytes, sec: 1_700_000_000 + i, usec: i }))));
       const fields = ['ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst', 'tcp.srcport', 'tcp.dstport', 'udp.srcport', 'udp.dstport', 'wlan.sa', 'wlan.da'];
       const { stdout } = await run('tshark', ['-n', '-r', file, '-T', 'fields', ...fields.flatMap((f) => ['-e', f]), '-E', 'separator=/t']);
       const rows = stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openFile } from '../../src/capture/file.js';
 import { isLinkTypeSupported } from '../../src/decode/index.js';
+import { pcapBytes } from '../helpers/pcapwrite.js';
 
 /** The LINKTYPE_ values (tcpdump.org/linktypes.html) of the decoders in src/decode/links.ts. */
 const LINKTYPES = [0, 1, 9, 50, 51, 100, 101, 104, 105, 108, 113, 117, 119, 127, 163, 192, 228, 229, 239, 258, 276];
@@ -21,13 +22,7 @@ describe('link types as libpcap reports them', () => {
       const refused: string[] = [];
       for (const lt of LINKTYPES) {
         const file = path.join(dir, `${lt}.pcap`);
-        const h = Buffer.alloc(24);
-        h.writeUInt32LE(0xa1b2c3d4, 0);
-        h.writeUInt16LE(2, 4);
-        h.writeUInt16LE(4, 6);
-        h.writeUInt32LE(65535, 16);
-        h.writeUInt32LE(lt, 20);
-        fs.writeFileSync(file, h);
+        fs.writeFileSync(file, pcapBytes(lt, []));
         const src = openFile(file);
         try {
           if (!isLinkTypeSupported(src.linkType)) refused.push(`LINKTYPE ${lt} (libpcap: ${src.linkType})`);

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { formatAddr } from '../../src/decode/address.js';
 import { DecodeReason, DecodeStatus } from '../../src/decode/packet.js';
+import { pcapBytes } from '../helpers/pcapwrite.js';
 import { cat, decode, eth, ipv4, ipv6, le32, tcp, udp, v4, V6_A, V6_B, type Bytes } from './frames.js';
 
 const run = promisify(execFile);
@@ -63,9 +64,7 @@ describe('PKTAP', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fp-pktap-'));
     try {
       const file = path.join(dir, 'pktap.pcap');
-      const parts: Buffer[] = [Buffer.from(cat([0xd4, 0xc3, 0xb2, 0xa1], [2, 0, 4, 0], new Array<number>(8).fill(0), le32(65535), le32(LT_PKTAP)))];
-      FRAMES.forEach(([, f], i) => parts.push(Buffer.from(cat(le32(1_700_000_000 + i), le32(0), le32(f.length), le32(f.length), f))));
-      fs.writeFileSync(file, Buffer.concat(parts));
+      fs.writeFileSync(file, pcapBytes(LT_PKTAP, FRAMES.map(([, bytes], i) => ({ bytes, sec: 1_700_000_000 + i }))));
       const fields = ['ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst', 'tcp.srcport', 'tcp.dstport', 'udp.srcport', 'udp.dstport'];
       const { stdout } = await run('tshark', ['-n', '-r', file, '-T', 'fields', ...fields.flatMap((f) => ['-e', f]), '-E', 'separator=/t']);
       const rows = stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));

@@ -42,25 +42,38 @@ export function udpFrame(payload: Uint8Array, srcPort: number, dstPort: number):
   return f;
 }
 
-export async function writePcap(path: string, datagrams: PcapDatagram[], dstPort: number, srcPort = 40404): Promise<void> {
+export interface PcapRecord {
+  bytes: ArrayLike<number>;
+  sec: number;
+  usec?: number;
+}
+
+/** A classic little-endian µs pcap file of one link type holding the records whole (caplen = wire length). */
+export function pcapBytes(linkType: number, records: PcapRecord[]): Buffer {
   const parts: Buffer[] = [];
   const gh = Buffer.alloc(24);
   gh.writeUInt32LE(PCAP_MAGIC, 0);
   gh.writeUInt16LE(2, 4);
   gh.writeUInt16LE(4, 6);
   gh.writeUInt32LE(262144, 16); // snaplen
-  gh.writeUInt32LE(LINKTYPE_ETHERNET, 20);
+  gh.writeUInt32LE(linkType, 20);
   parts.push(gh);
-  const t0 = Date.UTC(2026, 0, 1);
-  datagrams.forEach((d, i) => {
-    const frame = udpFrame(d.payload, srcPort, dstPort);
-    const t = d.timeMs ?? t0 + i;
+  for (const r of records) {
     const rh = Buffer.alloc(16);
-    rh.writeUInt32LE(Math.floor(t / 1000), 0);
-    rh.writeUInt32LE((t % 1000) * 1000, 4);
-    rh.writeUInt32LE(frame.length, 8);
-    rh.writeUInt32LE(frame.length, 12);
-    parts.push(rh, frame);
+    rh.writeUInt32LE(r.sec, 0);
+    rh.writeUInt32LE(r.usec ?? 0, 4);
+    rh.writeUInt32LE(r.bytes.length, 8);
+    rh.writeUInt32LE(r.bytes.length, 12);
+    parts.push(rh, Buffer.from(Uint8Array.from(r.bytes)));
+  }
+  return Buffer.concat(parts);
+}
+
+export async function writePcap(path: string, datagrams: PcapDatagram[], dstPort: number, srcPort = 40404): Promise<void> {
+  const t0 = Date.UTC(2026, 0, 1);
+  const records = datagrams.map((d, i) => {
+    const t = d.timeMs ?? t0 + i;
+    return { bytes: udpFrame(d.payload, srcPort, dstPort), sec: Math.floor(t / 1000), usec: (t % 1000) * 1000 };
   });
-  await writeFile(path, Buffer.concat(parts));
+  await writeFile(path, pcapBytes(LINKTYPE_ETHERNET, records));
 }

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openFile, type FileOptions } from '../../src/capture/file.js';
-import { batchRecordSize, OFF_CAPLEN, OFF_NSEC, OFF_SEC, OFF_WIRELEN, BATCH_HEADER } from '../../src/capture/batch.js';
+import { readCapture } from '../helpers/capture-read.js';
 import { sharedDir } from '../helpers/shared.js';
 import { FLOWPROBE } from '../helpers/probe-process.js';
 
@@ -34,35 +34,8 @@ function pkt(sec: number, nsec: number, caplen: number, wirelen: number, link: n
 }
 
 function read(file: string, opts: FileOptions = {}): Read {
-  const pkts: Pkt[] = [];
-  let src;
-  try {
-    src = openFile(file, opts);
-  } catch (e) {
-    return { pkts, error: (e as Error).message };
-  }
-  let error: string | null = null;
-  try {
-    for (let guard = 0; guard < 1_000_000; guard++) {
-      const n = src.next();
-      if (n < 0) break;
-      let off = 0;
-      for (let i = 0; i < n; i++) {
-        const b = src.buf;
-        const caplen = b.readUInt32LE(off + OFF_CAPLEN);
-        pkts.push(
-          pkt(b.readUInt32LE(off + OFF_SEC), b.readUInt32LE(off + OFF_NSEC), caplen, b.readUInt32LE(off + OFF_WIRELEN), src.linkType,
-            b.subarray(off + BATCH_HEADER, off + BATCH_HEADER + caplen)),
-        );
-        off += batchRecordSize(caplen);
-      }
-    }
-  } catch (e) {
-    error = (e as Error).message;
-  } finally {
-    src.close();
-  }
-  return { pkts, error };
+  const r = readCapture(file, (p) => pkt(p.sec, p.nsec, p.caplen, p.wirelen, p.linkType, p.data), opts);
+  return { pkts: r.packets, error: r.error };
 }
 
 /** Wireshark's encapsulation numbers (frame.encap_type) of the bundled pcapng files, as libpcap's DLT. */

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { openFile } from '../../src/capture/file.js';
 import { batchRecordSize, OFF_CAPLEN, OFF_NSEC, OFF_SEC, OFF_WIRELEN, BATCH_HEADER } from '../../src/capture/batch.js';
 import { sharedDir } from '../helpers/shared.js';
+import { readCapture } from '../helpers/capture-read.js';
 import { addon } from '../../src/capture/native.js';
 
 const PCAPS = path.resolve(__dirname, '../../pcaps');
@@ -29,37 +30,11 @@ interface Read {
 
 /** Every packet as a digest of its times, lengths and bytes, and the error that ended the reading, if any. */
 function read(file: string, opts: { filter?: string; batchBytes?: number; libpcap?: boolean }): Read {
-  const packets: string[] = [];
-  let error: string | null = null;
-  let src;
-  try {
-    src = openFile(file, opts);
-  } catch (e) {
-    return { packets, error: (e as Error).message };
-  }
-  try {
-    for (let guard = 0; guard < 1_000_000; guard++) {
-      const n = src.next();
-      if (n < 0) break;
-      let off = 0;
-      for (let i = 0; i < n; i++) {
-        const b = src.buf;
-        const caplen = b.readUInt32LE(off + OFF_CAPLEN);
-        packets.push(
-          createHash('sha1')
-            .update(`${b.readUInt32LE(off + OFF_SEC)}.${b.readUInt32LE(off + OFF_NSEC)} ${caplen} ${b.readUInt32LE(off + OFF_WIRELEN)} `)
-            .update(b.subarray(off + BATCH_HEADER, off + batchRecordSize(caplen)))
-            .digest('hex'),
-        );
-        off += batchRecordSize(caplen);
-      }
-    }
-  } catch (e) {
-    error = (e as Error).message;
-  } finally {
-    src.close();
-  }
-  return { packets, error };
+  return readCapture(
+    file,
+    (p) => createHash('sha1').update(`${p.sec}.${p.nsec} ${p.caplen} ${p.wirelen} `).update(p.padded).digest('hex'),
+    opts,
+  );
 }
 
 function both(file: string, batchBytes?: number): { fast: Read; libpcap: Read } {

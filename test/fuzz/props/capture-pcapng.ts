@@ -9,10 +9,10 @@
  * -1), IDB 1 (link type, snaplen, options if_tsresol 9 and if_tsoffset 14), OPB 2, SPB 3, EPB 6.
  */
 import fc from 'fast-check';
-import { openFile } from '../../../src/capture/file.js';
-import { BATCH_HEADER, batchRecordSize, OFF_CAPLEN, OFF_NSEC, OFF_SEC, OFF_WIRELEN } from '../../../src/capture/batch.js';
+import { BATCH_HEADER } from '../../../src/capture/batch.js';
 import type { CaptureCase, ExpectedPacket } from '../lib/pcapgen.js';
 import { mutate, mutationsArb } from '../lib/mutate.js';
+import { readCapture } from '../../helpers/capture-read.js';
 
 /** A generated pcapng with the link type of each packet, and where a damaged copy must stop. */
 export interface PcapngCase extends CaptureCase {
@@ -260,27 +260,11 @@ const TINY_FIT_OF = (bytes: number): number => (bytes - BATCH_HEADER) & ~3;
 export function checkPcapngCase(c: PcapngCase, path: string): string | null {
   if (!c.links && !c.damage) return null;
   for (const [bytes, packets] of [[1 << 20, 512], [2048, 3]] as const) {
-    const got: { link: number; sec: number; nsec: number; caplen: number; wirelen: number }[] = [];
-    let error: string | null = null;
-    try {
-      const src = openFile(path, { batchBytes: bytes, batchPackets: packets });
-      try {
-        for (let guard = 0; guard < 100_000; guard++) {
-          const n = src.next();
-          if (n < 0) break;
-          let off = 0;
-          for (let i = 0; i < n; i++) {
-            const caplen = src.buf.readUInt32LE(off + OFF_CAPLEN);
-            got.push({ link: src.linkType, sec: src.buf.readUInt32LE(off + OFF_SEC), nsec: src.buf.readUInt32LE(off + OFF_NSEC), caplen, wirelen: src.buf.readUInt32LE(off + OFF_WIRELEN) });
-            off += batchRecordSize(caplen);
-          }
-        }
-      } finally {
-        src.close();
-      }
-    } catch (e) {
-      error = (e as Error).message;
-    }
+    const { packets: got, error } = readCapture(
+      path,
+      (p) => ({ link: p.linkType, sec: p.sec, nsec: p.nsec, caplen: p.caplen, wirelen: p.wirelen }),
+      { batchBytes: bytes, batchPackets: packets },
+    );
     const tag = `(batches of ${packets})`;
     if (c.links) {
       if (error) return `${tag} well-formed file failed after ${got.length} packets: ${error}`;
