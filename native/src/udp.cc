@@ -4,7 +4,7 @@
 //
 // open(address, port, hopLimit, device?) -> handle { send(view) -> bytes sent or -errno, close(), connectErrno }.
 // A device binds the socket to that interface (SO_BINDTODEVICE, softflowd's -S): datagrams leave by it whatever
-// the routing table says, which needs CAP_NET_RAW. Errors
+// the routing table says (Linux before 5.7 allows it only with CAP_NET_RAW). Errors
 // of the send itself (ECONNREFUSED after an ICMP port unreachable, EAGAIN when the socket buffer is full) come
 // back as numbers for the caller to count or retry. A connect that fails (no route at start-up) leaves the socket
 // unconnected, sending to the address each time, with the reason in connectErrno; other set-up errors throw.

@@ -25,7 +25,7 @@ export function probeProgram(): Command {
   .option('-l, --load-balance', 'send each datagram to one collector in turn instead of to all')
   .option('-L, --hoplimit <n>', 'TTL / hop limit for multicast collectors')
   .option('-P, --transport <proto>', 'export transport (udp)')
-  .option('-S, --send-interface <ifname>', 'send export datagrams out of this interface, whatever the routes say (needs root)')
+  .option('-S, --send-interface <ifname>', 'send export datagrams out of this interface, whatever the routes say')
   .option('-C, --snaplen <bytes>', 'live capture length per packet')
   .option('-B, --buffer-size <bytes>', 'live capture kernel buffer size')
   .option('-N, --no-promisc', 'do not put the interface into promiscuous mode')

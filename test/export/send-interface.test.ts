@@ -3,7 +3,7 @@
  * the routes say. Two veth pairs of the test's own, in the root namespace: A has the route to the collector's
  * subnet (10.249.N.0/24, the collector's neighbour entry written by hand so nothing but our datagrams goes out),
  * B has no address at all. The datagrams go onto the veth wire and no further; we count them with the interfaces'
- * transmit counters. Needs root, as the probe's -S does.
+ * transmit counters. Needs root, to make the interfaces.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
