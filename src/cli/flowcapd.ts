@@ -17,6 +17,9 @@ import { FlowFileWriter, type ClosedFile } from '../store/writer.js';
 import type { FlowRecord } from '../wire/record.js';
 import { collect, exitQuietlyOnClosedStdout, fail, VERSION } from './common.js';
 
+/** A pause in the datagrams this long sends what they carried to the file (see `quiet` below). */
+const QUIET_MS = 50;
+
 const program = new Command('flowcapd')
   .description('Receive NetFlow v1/v5/v9 and IPFIX and store the flows in rotating IPFIX files (RFC 5655), or print them.')
   .version(VERSION, '--version', 'print the program version')
@@ -177,9 +180,19 @@ async function main(): Promise<void> {
   };
   collector = new Collector(cfg, sink, log);
 
+  // When datagrams stop for QUIET_MS, what they carried goes to the file then rather than at the next tick (up to a
+  // second later): the files are up to date soon after an exporter pauses, while a steady stream is still written
+  // in batches. One timer, pushed back by each read.
+  const quiet = setTimeout(() => {
+    writer?.settle();
+    suspect?.settle();
+  }, QUIET_MS);
+  quiet.unref();
+
   // One read's datagrams, each handed to its session from its slot's views: no per-datagram object at all.
   const onBatch = (b: Batch, n: number): void => {
     clock = Date.now();
+    quiet.refresh();
     const { meta, slotBytes, slots, views } = b;
     for (let i = 0, o = 0; i < n; i++, o += metaWords) {
       if (meta[o + metaTruncated] !== 0) {
@@ -248,6 +261,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     clearTimeout(tickTimer);
+    clearTimeout(quiet);
     if (statsTimer) clearInterval(statsTimer);
     clock = Date.now();
     for (const s of sockets) {

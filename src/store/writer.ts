@@ -36,6 +36,8 @@ import type { Template } from '../wire/template.js';
 export interface FlowFileSink extends FlowSink {
   /** Called about once a second: rotates at the slot boundary, pushes recent records to the file, retries writes. */
   tick(): void;
+  /** Pushes what has arrived to the file now (the caller saw its input pause), without waiting for the tick. */
+  settle(): void;
   /** Closes the open file now (SIGHUP); the next record starts a file for the current slot. */
   rotate(): void;
   /** Writes everything and renames the open file into place. False if some records could not be written. */
@@ -279,11 +281,20 @@ export class FlowFileWriter implements FlowFileSink {
     if (now >= this.slotEnd && this.slotEnd !== -Infinity) {
       this.endSlot();
       if (this.keepEmpty) this.startSlot(now);
-    } else if (this.files.length > 0) {
+      this.flushBatch();
+      this.drain();
+    } else {
+      // What arrived in the last second reaches the file now.
+      this.settle();
+    }
+  }
+
+  settle(): void {
+    if (this.closed) return;
+    if (this.files.length > 0) {
       const cur = this.files[this.files.length - 1];
       if (!cur.closing && this.builder.open) this.finishMessage(cur);
     }
-    // What arrived in the last second reaches the file now.
     this.flushBatch();
     this.drain();
   }

@@ -224,6 +224,32 @@ describe('flowcapd', () => {
     }
   });
 
+  it('a pause in the datagrams puts their flows in the file at once, not at the next tick: a crash then loses none', async () => {
+    // Sent just after a whole second (ticks are at +2 ms) and killed well before the next one, up to 3 tries on a
+    // machine too slow to fit that in: only the pause can have written the flows by then.
+    for (let attempt = 0; ; attempt++) {
+      const fc = await startFlowcapd();
+      try {
+        while (Date.now() % 1000 < 50 || Date.now() % 1000 > 150) await new Promise((r) => setTimeout(r, 5));
+        const second = Math.floor(Date.now() / 1000);
+        await sendAll(fc.port, datagrams(new V5Encoder(), many(90)));
+        await fc.drained();
+        await new Promise((r) => setTimeout(r, 300));
+        const inTime = Math.floor(Date.now() / 1000) === second && Date.now() % 1000 < 950;
+        await fc.stop('SIGKILL');
+        if (!inTime && attempt < 2) continue;
+        expect(inTime, 'killed before the next tick').toBe(true);
+        const again = await startFlowcapd({ dir: fc.dir });
+        expect(await again.stop()).toBe(0);
+        await again.cleanup();
+        expect(srcIds(await readFlows([fc.dir]))).toEqual(Array.from({ length: 90 }, (_, i) => i));
+        return;
+      } finally {
+        await fc.cleanup();
+      }
+    }
+  });
+
   it('refuses bad options with one line', async () => {
     for (const [args, msg] of [
       [['-t', '1'], /-t 1: expected a whole number 2\.\./],
