@@ -1,5 +1,6 @@
 /** Sample flow records covering every template slot, and helpers to compare what came back. */
 import { FlowRecord } from '../../src/wire/record.js';
+import { templateIndex } from '../../src/wire/template.js';
 
 /** Captured in the afternoon of 2026-11-24; the probe "booted" at the first packet. */
 export const BOOT_MS = Date.UTC(2026, 10, 24, 19, 42, 47, 790);
@@ -108,4 +109,12 @@ export function textAddr(r: FlowRecord, which: 'src' | 'dst'): string {
   const g: string[] = [];
   for (let i = 0; i < 4; i++) g.push((w[i] >>> 16).toString(16), (w[i] & 0xffff).toString(16));
   return g.join(':');
+}
+
+/**
+ * One message's records in the order the v9/IPFIX encoders put them on the wire: one data set per flow template,
+ * the sets in template order, each set's records in the order added (MessageEncoder).
+ */
+export function wireOrder(recs: readonly FlowRecord[]): FlowRecord[] {
+  return [...recs].sort((a, b) => templateIndex(a) - templateIndex(b));
 }

@@ -17,7 +17,7 @@ import { startNfcapd, type NfFlow } from '../helpers/nfcapd.js';
 import { writePcap } from '../helpers/pcapwrite.js';
 import { parseTsharkTime, tsharkExpertSummary, tsharkFrames } from '../helpers/tshark.js';
 import { collect } from './collect.js';
-import { BOOT_MS, ipv6, sampleRecords, textAddr } from './fixtures.js';
+import { BOOT_MS, ipv6, sampleRecords, textAddr, wireOrder } from './fixtures.js';
 
 /** Export well after the "boot" (the first packet), as flowprobe -r does at the end of a capture. */
 const EXPORT_MS = BOOT_MS + 90_000_456;
@@ -85,15 +85,18 @@ function encodeStream(v: Variant): Stream {
     return { msgs, sent: recs.filter((r) => r.ipVersion === 4) };
   }
   const enc: MessageEncoder = v.version === 9 ? new V9Encoder(v.opts) : new IpfixEncoder(v.opts);
+  const sent: FlowRecord[] = [];
   let i = 0;
   for (let n = 0; i < recs.length; n++) {
     enc.beginMessage(EXPORT_MS, BOOT_MS);
     // Refresh every 3rd datagram, as a probe does periodically.
     if (n % 3 === 0) enc.addTemplates();
+    const first = i;
     while (i < recs.length && enc.addRecord(recs[i])) i++;
     msgs.push(Uint8Array.from(enc.finish()));
+    sent.push(...wireOrder(recs.slice(first, i)));
   }
-  return { msgs, sent: recs };
+  return { msgs, sent };
 }
 
 function timeMode(v: Variant): string {

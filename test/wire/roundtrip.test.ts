@@ -6,7 +6,8 @@ import type { EncoderOptions, MessageEncoder, TimeMode } from '../../src/wire/te
 import { V5Encoder, V5Header, decodeV5 } from '../../src/wire/v5.js';
 import { V9Encoder, V9Header } from '../../src/wire/v9.js';
 import { collect } from './collect.js';
-import { BOOT_MS, plain, sampleRecords } from './fixtures.js';
+import { BOOT_MS, plain, sampleRecords, wireOrder } from './fixtures.js';
+import { templateIndex } from '../../src/wire/template.js';
 
 const EXPORT_MS = BOOT_MS + 90_000_123;
 
@@ -41,23 +42,23 @@ function expected(r: FlowRecord, version: 9 | 10, o: EncoderOptions): FlowRecord
   return e;
 }
 
-function encodeAll(enc: MessageEncoder, recs: FlowRecord[], templatesEvery = 0): Uint8Array[] {
-  const out: Uint8Array[] = [];
+/** The messages carrying `recs`, and the records in the order they are on the wire (see wireOrder). */
+function encodeAll(enc: MessageEncoder, recs: FlowRecord[], templatesEvery = 0): { msgs: Uint8Array[]; sent: FlowRecord[] } {
+  const msgs: Uint8Array[] = [];
+  const sent: FlowRecord[] = [];
   let i = 0;
   let n = 0;
   while (i < recs.length) {
     enc.beginMessage(EXPORT_MS, BOOT_MS);
     if (n === 0 || (templatesEvery > 0 && n % templatesEvery === 0)) expect(enc.addTemplates()).toBe(true);
-    let added = 0;
-    while (i < recs.length && enc.addRecord(recs[i])) {
-      i++;
-      added++;
-    }
-    expect(added, 'a fresh datagram takes at least one record').toBeGreaterThan(0);
-    out.push(Uint8Array.from(enc.finish()));
+    const first = i;
+    while (i < recs.length && enc.addRecord(recs[i])) i++;
+    expect(i - first, 'a fresh datagram takes at least one record').toBeGreaterThan(0);
+    msgs.push(Uint8Array.from(enc.finish()));
+    sent.push(...wireOrder(recs.slice(first, i)));
     n++;
   }
-  return out;
+  return { msgs, sent };
 }
 
 const VARIANTS: EncoderOptions[] = [
@@ -77,12 +78,11 @@ describe.each([9, 10] as const)('NetFlow v%i round trip', (version) => {
   const variants = version === 10 ? [...VARIANTS, { biflow: true }, { biflow: true, time: 'uptime' as TimeMode }] : VARIANTS;
 
   it.each(variants.map((o) => [JSON.stringify(o), o]))('every record comes back with layout %s', (_n, o) => {
-    const recs = sampleRecords();
-    const msgs = encodeAll(make(o), recs);
+    const { msgs, sent } = encodeAll(make(o), sampleRecords());
     const got = collect(version, msgs);
     expect(got.errors).toEqual([]);
     expect(got.unresolvedTimes).toBe(0);
-    expect(got.flows.map(plain)).toEqual(recs.map((r) => plain(expected(r, version, o))));
+    expect(got.flows.map(plain)).toEqual(sent.map((r) => plain(expected(r, version, o))));
   });
 
   it('uses the four softflowd template slots, with softflowd IDs for the default v9 layout only', () => {
@@ -110,12 +110,32 @@ describe.each([9, 10] as const)('NetFlow v%i round trip', (version) => {
     }
   });
 
+  it('writes one data set per template, however the records of the templates come interleaved', () => {
+    const enc = make({});
+    const recs = sampleRecords();
+    const kinds = new Set(recs.map((r) => templateIndex(r)));
+    expect(kinds.size, 'the samples use every template').toBe(4);
+    enc.beginMessage(EXPORT_MS, BOOT_MS);
+    expect(enc.addTemplates()).toBe(true);
+    // IPv4, ICMP, IPv6 and ICMPv6 records taking turns: before, each change of template began a new set.
+    for (const r of [...recs, ...recs]) expect(enc.addRecord(r)).toBe(true);
+    const m = enc.finish();
+    const dv = new DataView(m.buffer, m.byteOffset, m.byteLength);
+    const ids: number[] = [];
+    for (let p = version === 9 ? 20 : 16; p < m.length; p += dv.getUint16(p + 2)) ids.push(dv.getUint16(p));
+    // Data sets have IDs from 256 (RFC 3954 §5.3, RFC 7011 §3.3.2); the options data set is one of its own.
+    const flowIds = new Set(enc.templates.map((t) => t.id));
+    expect(ids.filter((id) => flowIds.has(id))).toEqual(enc.templates.map((t) => t.id));
+    const got = collect(version, [Uint8Array.from(m)]);
+    expect(got.flows.length).toBe(2 * recs.length);
+  });
+
   it('fills datagrams up to the size limit, pads every set to 4 bytes and numbers the messages', () => {
     const base = sampleRecords();
     const recs: FlowRecord[] = [];
     for (let i = 0; i < 500; i++) recs.push(base[i % base.length]);
     const enc = make({ maxDatagram: 1400 });
-    const msgs = encodeAll(enc, recs, 16);
+    const { msgs } = encodeAll(enc, recs, 16);
     expect(msgs.length).toBeGreaterThan(10);
     for (const m of msgs) {
       expect(m.length).toBeLessThanOrEqual(1400);
@@ -167,7 +187,7 @@ describe.each([9, 10] as const)('NetFlow v%i round trip', (version) => {
 
   it('announces sampling in an options record', () => {
     const enc = make({ samplingInterval: 100, time: 'uptime', meteringProcessId: 4242, domainId: 7 });
-    const got = collect(version, encodeAll(enc, sampleRecords()));
+    const got = collect(version, encodeAll(enc, sampleRecords()).msgs);
     expect(got.options.length).toBe(1);
     const o = got.options[0];
     expect(o.samplingRate()).toBe(100);
@@ -193,7 +213,7 @@ describe.each([9, 10] as const)('NetFlow v%i round trip', (version) => {
     for (const r of recs) expect(enc.addRecord(r)).toBe(true);
     const got = collect(version, [Uint8Array.from(enc.finish())]);
     expect(got.flows.map((f) => [f.startSec, f.startNsec, f.endSec, f.endNsec])).toEqual(
-      recs.map((r) => {
+      wireOrder(recs).map((r) => {
         const e = expected(r, version, { time: 'uptime' });
         return [e.startSec, e.startNsec, e.endSec, e.endNsec];
       }),
