@@ -19,9 +19,26 @@ export function fail(message: string, code = 1): never {
   process.exit(code);
 }
 
-/** commander accumulator for repeatable options. */
-export function collect(value: string, previous: string[]): string[] {
-  return previous.concat([value]);
+/**
+ * commander's output settings that make a command-line error one line naming the program, as flowprobe's
+ * (src/probe/options.ts) is: `flowcapd: unknown option '--bogus' (see flowcapd --help)`.
+ */
+export function oneLineErrors(prog: string): {
+  writeErr: (s: string) => void;
+  outputError: (s: string, write: (s: string) => void) => void;
+} {
+  return {
+    writeErr: (s) => process.stderr.write(s),
+    outputError: (s, write) => write(`${prog}: ${s.replace(/^error: /, '').trimEnd()} (see ${prog} --help)\n`),
+  };
+}
+
+/**
+ * commander accumulator for repeatable options. Give such options no default (commander would print
+ * "(default: [])" in --help) and read them as `o.x ?? []`.
+ */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return (previous ?? []).concat([value]);
 }
 
 /** A reader that stops early (`| head`) closes the pipe: that ends the output, it is not an error. */

@@ -5,7 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { ControlClientError, isRefusal, sendCommand } from '../control/client.js';
 import { parseStatistics } from '../control/format.js';
-import { fail, VERSION } from './common.js';
+import { fail, oneLineErrors, VERSION } from './common.js';
 
 const DEFAULT_SOCKET = '/var/run/flowprobe.ctl';
 
@@ -21,23 +21,23 @@ const program = new Command('flowprobectl')
     'after',
     `
 Commands:
-  statistics      counters since start (add --json for JSON)
-  dump-flows      every flow in the table
-  timeouts        the expiry timeouts in use
-  expire-all      expire and export every flow now
-  delete-all      drop every flow without exporting it
-  send-template   send the v9/IPFIX templates with the next export
-  stop-gather     stop reading packets
-  start-gather    resume reading packets
-  debug+, debug-  turn debug output on or off
-  shutdown        export all flows and exit
-  exit            exit without exporting
-  help            the daemon's list of commands
+  statistics       counters since start (add --json for JSON)
+  dump-flows       every flow in the table
+  timeouts         the expiry timeouts in use
+  expire-all       expire and export every flow now
+  delete-all       drop every flow without exporting it
+  send-template    send the v9/IPFIX templates with the next export
+  stop-gather      stop reading packets
+  start-gather     resume reading packets
+  debug+, debug-   turn debug output on or off
+  shutdown         export all flows and exit
+  exit             exit without exporting
+  help             the daemon's list of commands
+  statistics-json  the statistics as one line of JSON (flowprobe only; --json uses it)
 
 Exit status: 0 when the daemon answered, 1 when it could not be reached, 2 when it refused the command.`,
   )
-  .showHelpAfterError('(run flowprobectl --help for the commands)')
-  .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  .configureOutput(oneLineErrors('flowprobectl'))
   .exitOverride();
 
 function write(text: string): Promise<void> {
@@ -53,6 +53,10 @@ async function main(): Promise<void> {
   }
   const o = program.opts<{ ctlsock: string; json?: boolean; timeout: string }>();
   const command = program.args[0];
+  // One command per connection, as softflowctl sends: a second word would be silently lost.
+  if (program.args.length > 1) {
+    fail(`a command is one word: "${program.args.join(' ')}" (see flowprobectl --help)`);
+  }
   const seconds = Number(o.timeout);
   if (!Number.isFinite(seconds) || seconds <= 0) fail(`--timeout takes a positive number of seconds, not "${o.timeout}"`);
   const timeoutMs = Math.round(seconds * 1000);

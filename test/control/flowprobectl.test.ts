@@ -68,14 +68,25 @@ describe('flowprobectl against flowprobe', () => {
 
   it('refuses bad usage before connecting', async () => {
     const none = await flowprobectl(['-c', sock]);
-    expect(none.code).toBe(1);
-    expect(none.stderr).toContain("missing required argument 'command'");
+    expect(none).toMatchObject({ code: 1, stderr: "flowprobectl: missing required argument 'command' (see flowprobectl --help)\n" });
+    const bogus = await flowprobectl(['--bogus', 'statistics']);
+    expect(bogus).toMatchObject({ code: 1, stderr: "flowprobectl: unknown option '--bogus' (see flowprobectl --help)\n" });
+    const extra = await flowprobectl(['-c', sock, 'statistics', 'extra']);
+    expect(extra).toMatchObject({ code: 1, stdout: '', stderr: 'flowprobectl: a command is one word: "statistics extra" (see flowprobectl --help)\n' });
     const json = await flowprobectl(['-c', sock, '--json', 'timeouts']);
     expect(json).toMatchObject({ code: 1, stderr: 'flowprobectl: --json goes with statistics only, not "timeouts"\n' });
     const nl = await flowprobectl(['-c', sock, 'statistics\nshutdown']);
     expect(nl.code).toBe(1);
     expect(nl.stderr).toBe('flowprobectl: a command is one line of printable text: "statistics\\nshutdown"\n');
     expect(probe.calls).not.toContain('shutdown');
+  });
+
+  it('--help lists every word the daemon\'s help reply names', async () => {
+    const help = await flowprobectl(['--help']);
+    expect(help.code).toBe(0);
+    const words = HELP_TEXT.split('\n').slice(1).join(' ').split(/\s+/).filter(Boolean);
+    const listed = help.stdout.slice(help.stdout.indexOf('Commands:')).split('\n').map((l) => l.trim().split(/\s{2,}/)[0]).join(', ').split(', ');
+    for (const w of words) expect(listed).toContain(w);
   });
 });
 
