@@ -8,39 +8,38 @@ import { Command, CommanderError } from 'commander';
 import { compileFilter } from '../query/compile.js';
 import { FIVE_TUPLE, planQuery, runQuery, type QueryOptions } from '../query/run.js';
 import type { RecordSource } from '../query/source.js';
-import { collect, fail, VERSION } from './common.js';
+import { collect, fail, oneLineErrors, VERSION } from './common.js';
 
 const program = new Command('flowdump')
   .usage('[options] [filter ...]')
   .description('Read flow files written by flowcapd (or flowprobe -w), filter them and print flows or statistics.')
   .version(VERSION, '--version', 'print the program version')
-  .option('-r, --read <file>', 'read this flow file; repeatable', collect, [])
-  .option('-R, --read-dir <dir>', 'read every flow file in this directory, oldest first; repeatable', collect, [])
+  .option('-r, --read <file>', 'read this flow file; repeatable', collect)
+  .option('-R, --read-dir <dir>', 'read every flow file in this directory, oldest first; repeatable', collect)
   .option('-t, --time <window>', 'only flows wholly inside START[-END], each yyyy/MM/dd.hh:mm:ss in local time ' +
     '(trailing parts may be left out; START alone means from then on)')
   .option('-f, --filter-file <file>', 'read the filter from this file (# starts a comment)')
   .option('-o, --output <format>', 'line, long, extended, csv, json (NDJSON) or fmt:<%tags>', 'line')
   .option('-s, --stat <element[/order]>', 'top-N statistic: srcip dstip ip srcport dstport port proto ... ' +
-    'ordered by flows packets bytes pps bps bpp; repeatable', collect, [])
+    'ordered by flows packets bytes pps bps bpp; repeatable', collect)
   .option('-n, --top <N>', 'rows per statistic (0 = all)', '10')
   .option('-A, --aggregate <fields>', 'merge flows on these fields: srcip,dstip,srcport,dstport,proto,srcip4/N,...')
   .option('-a, --aggregate-flows', `merge flows on the 5-tuple (${FIVE_TUPLE})`)
   .option('-c, --count <N>', 'stop after N flows have passed the filter')
   .option('-q, --quiet', 'no header and no summary')
-  .option('-N, --plain', 'plain numbers: no k/M/G scaling, protocols as numbers')
+  .option('-N, --plain', 'plain numbers: no M/G/T scaling, protocols as numbers')
   .option('-Z, --check', 'check the filter syntax and exit')
   .argument('[filter...]', 'filter, nfdump-style: proto, host, net, port, flags, packets, bytes, and, or, not, ( )')
-  .showHelpAfterError('(run flowdump --help for the options)')
-  .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  .configureOutput(oneLineErrors('flowdump'))
   .exitOverride();
 
 interface Opts {
-  read: string[];
-  readDir: string[];
+  read?: string[];
+  readDir?: string[];
   time?: string;
   filterFile?: string;
   output: string;
-  stat: string[];
+  stat?: string[];
   top: string;
   aggregate?: string;
   aggregateFlows?: boolean;
@@ -53,6 +52,7 @@ interface Opts {
 /** The store's reader, loaded only when files are read; see openFlowFiles. */
 interface StoreReader {
   openRecordSource(paths: { files: string[]; dirs: string[] }): RecordSource;
+  UnreadablePath: new (...args: never[]) => { given: string; kind: 'file' | 'directory'; path: string; reason: string };
 }
 
 /**
@@ -71,7 +71,23 @@ async function openFlowFiles(files: string[], dirs: string[]): Promise<RecordSou
     }
     throw e;
   }
-  return store.openRecordSource({ files, dirs });
+  try {
+    return store.openRecordSource({ files, dirs });
+  } catch (e) {
+    if (!(e instanceof store.UnreadablePath)) throw e;
+    // Said as the option that named the path: "-R /var/flows: no such directory".
+    const where = e.given === e.path ? '' : `${e.path}: `;
+    fail(`${e.kind === 'file' ? '-r' : '-R'} ${e.given}: ${where}${e.reason}`);
+  }
+}
+
+/** Why the filter file could not be read, in words ("no such file", "permission denied"). */
+function fileReason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === 'ENOENT') return 'no such file';
+  if (err.code === 'EISDIR') return 'a directory, not a filter file';
+  const words = /^[A-Z0-9_]+: (.*?)(?:, \w+ '.*')?$/.exec(err.message ?? '');
+  return words ? words[1] : String(err.message ?? e);
 }
 
 function wholeNumber(text: string, option: string): number {
@@ -94,7 +110,7 @@ async function main(): Promise<void> {
     try {
       filter = readFileSync(o.filterFile, 'utf8');
     } catch (e) {
-      fail(`-f ${o.filterFile}: ${(e as Error).message}`);
+      fail(`-f ${o.filterFile}: ${fileReason(e)}`);
     }
   }
   if (o.check) {
@@ -106,7 +122,7 @@ async function main(): Promise<void> {
   const opts: QueryOptions = {
     filter,
     format: o.output,
-    stats: o.stat,
+    stats: o.stat ?? [],
     topN: wholeNumber(o.top, '-n'),
     aggregate: o.aggregateFlows ? FIVE_TUPLE : o.aggregate,
     limit: o.count === undefined ? undefined : wholeNumber(o.count, '-c'),
@@ -116,14 +132,16 @@ async function main(): Promise<void> {
   };
   // Everything about the query is checked before any file is opened: a typo should not wait for a scan.
   planQuery(opts);
-  if (o.read.length === 0 && o.readDir.length === 0) fail('no input: give -r FILE or -R DIR (see flowdump --help)');
+  const files = o.read ?? [];
+  const dirs = o.readDir ?? [];
+  if (files.length === 0 && dirs.length === 0) fail('no input: give -r FILE or -R DIR (see flowdump --help)');
 
   // A reader that quits early (flowdump ... | head) is not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
     fail(`writing output: ${e.message}`);
   });
-  const source = await openFlowFiles(o.read, o.readDir);
+  const source = await openFlowFiles(files, dirs);
   await runQuery(opts, source, process.stdout);
 }
 

@@ -2,9 +2,10 @@
  * Reads flow files (RFC 5655 IPFIX files: ours, or any other writer's) as a RecordSource for flowdump. Each file is
  * one IPFIX stream: messages are framed by their headers and decoded by the collector's session logic, so templates,
  * withdrawals and options work as they do on the wire. Nothing in a file is trusted: a truncated or corrupt file
- * gives one line naming the file and the byte, and the records before the damage are still returned.
+ * gives one line naming the file and the byte, and the records before the damage are still returned. A file named
+ * to be read that is not a flow file at all (a pcap, a text file) is an error, before anything is read.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { RecordSource } from '../query/source.js';
@@ -41,27 +42,88 @@ export interface FileRecordSource extends RecordSource {
 }
 
 /**
+ * A path given to the reader that cannot be read at all, or a named file that is not a flow file. `given` is the
+ * path as the caller named it (`path` may be a subdirectory of it); `code` is the system error's, if one.
+ */
+export class UnreadablePath extends Error {
+  override name = 'UnreadablePath';
+  constructor(
+    readonly given: string,
+    readonly kind: 'file' | 'directory',
+    readonly path: string,
+    readonly reason: string,
+    readonly code?: string,
+  ) {
+    super(`cannot read ${kind === 'file' ? '' : 'directory '}${path}: ${reason}`);
+  }
+}
+
+/** Why a path could not be read, in words: "no such file", "permission denied". */
+function reasonOf(e: unknown, kind: 'file' | 'directory'): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === 'ENOENT') return `no such ${kind}`;
+  if (err.code === 'ENOTDIR') return kind === 'directory' ? 'not a directory' : 'a part of the path is not a directory';
+  // Node's message is "EACCES: permission denied, open '/x'": the words between the code and the call.
+  const words = /^[A-Z0-9_]+: (.*?)(?:, \w+ '.*')?$/.exec(err.message ?? '');
+  return words ? words[1] : String(err.message ?? e);
+}
+
+/**
+ * The start of a flow file: an IPFIX message header (RFC 7011 section 3.1: version 10, a length that covers at
+ * least the header). Anything else is named, so that a pcap handed to the wrong program says which program to use.
+ */
+function notFlowFile(head: Buffer): string | null {
+  if (head.length === 0) return null; // an empty file holds no flows, and no damage either
+  if (head.length >= 4 && head.readUInt16BE(0) === IPFIX_VERSION && head.readUInt16BE(2) >= IPFIX_HEADER_LENGTH) return null;
+  const magic = head.length >= 4 ? head.readUInt32BE(0) : -1;
+  // pcap (either byte order, micro- or nanosecond) and pcapng: packets, which flowprobe turns into flows.
+  if ([0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0x0a0d0d0a].includes(magic)) {
+    return 'not a flow file but a packet capture (pcap/pcapng): turn it into flows with flowprobe -r';
+  }
+  // nfdump's files start with its magic 0xA50C, stored little-endian.
+  if (head.length >= 2 && head.readUInt16LE(0) === 0xa50c) return 'not an IPFIX flow file but an nfdump file: read it with nfdump -r';
+  const shown = head.subarray(0, 4);
+  const text = /^[\x20-\x7e]+$/.test(shown.toString('latin1')) ? ` ("${shown.toString('latin1')}")` : '';
+  return `not a flow file: it starts with 0x${shown.toString('hex')}${text}, not with an IPFIX message header`;
+}
+
+/** The first bytes of a file, to tell a flow file from anything else before reading it. */
+function fileHead(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    return head.subarray(0, readSync(fd, head, 0, 4, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
  * `files` are read in the order given, then each directory's flow files (recursively, sorted by file name, so by
- * time for flowcapd's names; hidden temporary files of a writer at work are skipped). Throws with a one-line message if
- * a path cannot be read at all.
+ * time for flowcapd's names; hidden temporary files of a writer at work are skipped). Throws an UnreadablePath if
+ * a path cannot be read at all or a named file is not a flow file; a file in a directory that is not one is
+ * reported as damaged when its turn comes, and skipped.
  */
 export function openRecordSource(paths: { files: string[]; dirs: string[] }, opts: ReaderOptions = {}): FileRecordSource {
   const prefix = (opts.prefix ?? 'flows') + '.';
   const warn = opts.warn ?? defaultWarn;
   const list: string[] = [];
   for (const f of paths.files) {
-    let st;
+    let head;
     try {
-      st = statSync(f);
+      if (statSync(f).isDirectory()) throw new UnreadablePath(f, 'file', f, 'a directory: read it with -R');
+      head = fileHead(f);
     } catch (e) {
-      throw new Error(`cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      if (e instanceof UnreadablePath) throw e;
+      throw new UnreadablePath(f, 'file', f, reasonOf(e, 'file'), (e as NodeJS.ErrnoException).code);
     }
-    if (st.isDirectory()) throw new Error(`${f} is a directory: read it with -R`);
+    const wrong = notFlowFile(head);
+    if (wrong !== null) throw new UnreadablePath(f, 'file', f, wrong);
     list.push(f);
   }
   for (const d of paths.dirs) {
     const found: string[] = [];
-    walk(d, prefix, found);
+    walk(d, d, prefix, found);
     // By file name (the slot's time), then path: time order whatever the subdirectory layout.
     found.sort((a, b) => cmp(basename(a), basename(b)) || cmp(a, b));
     list.push(...found);
@@ -73,17 +135,19 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function walk(dir: string, prefix: string, out: string[]): void {
+function walk(given: string, dir: string, prefix: string, out: string[]): void {
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch (e) {
-    throw new Error(`cannot read directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const hint = code === 'ENOTDIR' && dir === given ? ': read it with -r' : '';
+    throw new UnreadablePath(given, 'directory', dir, reasonOf(e, 'directory') + hint, code);
   }
   for (const e of entries) {
     if (e.name.startsWith('.')) continue;
     const p = join(dir, e.name);
-    if (e.isDirectory()) walk(p, prefix, out);
+    if (e.isDirectory()) walk(given, p, prefix, out);
     else if (e.isFile() && e.name.startsWith(prefix)) out.push(p);
   }
 }
@@ -155,7 +219,7 @@ class FileSource implements FileRecordSource {
           if (version !== IPFIX_VERSION || len < IPFIX_HEADER_LENGTH) {
             problem =
               fileOff + off === 0
-                ? `not an IPFIX file (it starts with 0x${buf.subarray(0, 4).toString('hex')})`
+                ? (notFlowFile(buf.subarray(0, 4)) ?? 'not a flow file')
                 : `corrupt at byte ${fileOff + off}: no IPFIX message header there (version ${version}, length ${len})`;
             break;
           }
@@ -190,7 +254,9 @@ class FileSource implements FileRecordSource {
     }
     if (stopped) return false;
     const notes: string[] = [];
-    if (problem !== null) notes.push(`${problem}; the ${records} records before it were read`);
+    if (problem !== null) {
+      notes.push(`${problem}; ${records === 0 ? 'no flows read from it' : `the ${records} records before it were read`}`);
+    }
     for (const s of sessions.values()) {
       const c = s.counters;
       if (c.malformed > 0) {

@@ -3,7 +3,9 @@
  * exit, and they come before any flow file is opened. Reading files is the store's job (src/store/reader.ts).
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 const execFileP = promisify(execFile);
 const BIN = fileURLToPath(new URL('../../bin/flowdump.js', import.meta.url));
 const STORE_READER = fileURLToPath(new URL('../../src/store/reader.ts', import.meta.url));
+const PCAP = fileURLToPath(new URL('../../pcaps/ipfixprobe-dns.pcap', import.meta.url));
 
 async function flowdump(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -57,6 +60,41 @@ describe('flowdump command line', () => {
     const r = await flowdump('proto', 'tcp');
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('flowdump: no input: give -r FILE or -R DIR (see flowdump --help)\n');
+  }, 20_000);
+
+  it('says a command-line error in one line naming the program, as flowprobe does', async () => {
+    for (const [args, message] of [
+      [['--bogus'], "flowdump: unknown option '--bogus' (see flowdump --help)\n"],
+      [['-R'], "flowdump: option '-R, --read-dir <dir>' argument missing (see flowdump --help)\n"],
+    ] as const) {
+      expect(await flowdump(...args)).toEqual({ code: 1, stdout: '', stderr: message });
+    }
+  }, 20_000);
+
+  it.skipIf(!existsSync(STORE_READER))('says which path could not be read, and why, in words', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flowdump-cli-'));
+    try {
+      for (const [args, message] of [
+        [['-R', '/nonexistent'], 'flowdump: -R /nonexistent: no such directory\n'],
+        [['-r', '/nonexistent'], 'flowdump: -r /nonexistent: no such file\n'],
+        [['-f', '/nonexistent', '-r', '/dev/null'], 'flowdump: -f /nonexistent: no such file\n'],
+        [['-r', dir], `flowdump: -r ${dir}: a directory: read it with -R\n`],
+        [['-R', '/etc/passwd'], 'flowdump: -R /etc/passwd: not a directory: read it with -r\n'],
+        [['-r', '/etc/passwd'], 'flowdump: -r /etc/passwd: not a flow file: it starts with 0x726f6f74 ("root"), not with an IPFIX message header\n'],
+        [['-r', PCAP], `flowdump: -r ${PCAP}: not a flow file but a packet capture (pcap/pcapng): turn it into flows with flowprobe -r\n`],
+      ] as const) {
+        expect(await flowdump(...args)).toEqual({ code: 1, stdout: '', stderr: message });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 40_000);
+
+  it('--help shows no empty default for the repeatable options', async () => {
+    const help = await flowdump('--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('-s, --stat');
+    expect(help.stdout).not.toContain('(default: [])');
   }, 20_000);
 
   it.skipIf(existsSync(STORE_READER))('says clearly that this build cannot read flow files yet', async () => {

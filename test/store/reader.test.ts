@@ -48,7 +48,7 @@ describe('the flow file reader', () => {
       if (ends.includes(at) || at === 0) expect(warnings).toEqual([]);
       else {
         expect(warnings).toHaveLength(1);
-        expect(warnings[0]).toMatch(new RegExp(`^${cut}: truncated: .*byte ${ends.filter((e) => e <= at).pop() ?? 0}.*; the ${whole} records before it were read$`));
+        expect(warnings[0]).toMatch(new RegExp(`^${cut}: truncated: .*byte ${ends.filter((e) => e <= at).pop() ?? 0}.*; ${whole === 0 ? 'no flows read from it' : `the ${whole} records before it were read`}$`));
       }
     }
   });
@@ -73,13 +73,31 @@ describe('the flow file reader', () => {
     expect(warnings).toEqual([`${path}: 1 malformed message(s) (BAD_SET_LENGTH=1); their readable sets were read`]);
   });
 
-  it('says a file is not an IPFIX file, and goes on with the next one', async () => {
+  it('refuses a named file that is not a flow file, before reading anything, saying what it is', () => {
     const { path } = writeFile('a', 2);
     const junk = join(dir, 'junk');
     writeFileSync(junk, 'nfcapd file? no: plain text\n');
+    expect(() => openRecordSource({ files: [path, junk], dirs: [] })).toThrow(
+      `cannot read ${junk}: not a flow file: it starts with 0x6e666361 ("nfca"), not with an IPFIX message header`,
+    );
+    const pcap = join(dir, 'capture');
+    copyFileSync(new URL('../../pcaps/ipfixprobe-dns.pcap', import.meta.url), pcap);
+    expect(() => openRecordSource({ files: [pcap], dirs: [] })).toThrow(/not a flow file but a packet capture \(pcap\/pcapng\): turn it into flows with flowprobe -r$/);
+    // An empty file holds no flows and no damage.
+    writeFileSync(join(dir, 'empty'), '');
+    expect(() => openRecordSource({ files: [join(dir, 'empty')], dirs: [] })).not.toThrow();
+  });
+
+  it('skips a file that is not a flow file found in a directory, says so, and goes on with the next one', async () => {
+    const { path } = writeFile('a', 2);
+    const junk = join(dir, 'a', 'flows.000000000000');
+    writeFileSync(junk, 'nfcapd file? no: plain text\n');
     const warnings: string[] = [];
-    expect(await readFlows([], [junk, path], warnings)).toHaveLength(2);
-    expect(warnings).toEqual([`${junk}: not an IPFIX file (it starts with 0x6e666361); the 0 records before it were read`]);
+    expect(await readFlows([join(dir, 'a')], [], warnings)).toHaveLength(2);
+    expect(warnings).toEqual([
+      `${junk}: not a flow file: it starts with 0x6e666361 ("nfca"), not with an IPFIX message header; no flows read from it`,
+    ]);
+    expect(path > junk).toBe(true);
   });
 
   it('reads directories recursively in name order, skipping temporary, suspect and foreign files', async () => {
@@ -112,10 +130,12 @@ describe('the flow file reader', () => {
     expect(n).toBe(3);
   });
 
-  it('throws one line for a path that cannot be read at all', () => {
-    expect(() => openRecordSource({ files: [join(dir, 'none')], dirs: [] })).toThrow(`cannot read ${join(dir, 'none')}: ENOENT`);
-    expect(() => openRecordSource({ files: [], dirs: [join(dir, 'none')] })).toThrow(`cannot read directory ${join(dir, 'none')}: ENOENT`);
-    expect(() => openRecordSource({ files: [dir], dirs: [] })).toThrow(/is a directory: read it with -R/);
+  it('throws one line, in words, for a path that cannot be read at all', () => {
+    const { path } = writeFile('a', 1);
+    expect(() => openRecordSource({ files: [join(dir, 'none')], dirs: [] })).toThrow(`cannot read ${join(dir, 'none')}: no such file`);
+    expect(() => openRecordSource({ files: [], dirs: [join(dir, 'none')] })).toThrow(`cannot read directory ${join(dir, 'none')}: no such directory`);
+    expect(() => openRecordSource({ files: [dir], dirs: [] })).toThrow(`cannot read ${dir}: a directory: read it with -R`);
+    expect(() => openRecordSource({ files: [], dirs: [path] })).toThrow(`cannot read directory ${path}: not a directory: read it with -r`);
   });
 
   it('is what flowdump -r/-R reads: records before the damage printed, one line on stderr, exit 0', async () => {
