@@ -14,7 +14,7 @@ export class PacketSource {
   linkType: number;
   readonly snaplen: number;
   /** Only a pcapng's link type can change between batches: other sources pay nothing per batch for it. */
-  private readonly followLink: boolean;
+  readonly linkTypeVaries: boolean;
   private readonly ownBuf: Buffer;
   private readonly ownU32: Uint32Array;
   /** A savefile's read-ahead slots, read in place (no copy per batch); null until and unless there are some. */
@@ -34,7 +34,7 @@ export class PacketSource {
     this.u32 = this.ownU32 = new Uint32Array(ab);
     this.linkType = handle.datalink();
     this.snaplen = handle.snaplen();
-    this.followLink = handle.linkTypeVaries === true;
+    this.linkTypeVaries = handle.linkTypeVaries === true;
   }
 
   /**
@@ -46,7 +46,7 @@ export class PacketSource {
     const r = this.handle.next(this.ownBuf, this.batchPackets);
     const slots = this.slots;
     if (slots === null) {
-      if (this.followLink && r > 0) this.linkType = this.handle.datalink();
+      if (this.linkTypeVaries && r > 0) this.linkType = this.handle.datalink();
       if (!this.askedSlots) {
         this.askedSlots = true;
         const abs = this.handle.slotBuffers();

@@ -27,10 +27,10 @@ async function main(): Promise<void> {
     return;
   }
   if (o.printPackets) {
-    if (!o.read.length) fail('--print-packets needs -r FILE');
+    if (!o.read?.length) fail('--print-packets needs -r FILE');
     if (o.interface) fail('--print-packets reads files (-r), not a live interface');
     const { printPackets } = await import('../probe/print-packets.js');
-    printPackets(o.read, program.args.length ? program.args.join(' ') : undefined, process.stdout);
+    printPackets(o.read!, program.args.length ? program.args.join(' ') : undefined, process.stdout);
     return;
   }
   let cfg;

@@ -8,7 +8,7 @@ import { LINK_LAYERS, type LinkDecoder } from './links.js';
 import { DecodeReason, DecodeStatus, Fragment, type PacketView } from './packet.js';
 import { fail } from './status.js';
 
-export { isLinkTypeSupported, LINK_LAYERS } from './links.js';
+export { isLinkTypeSupported, LINK_LAYERS, unsupportedLinkType } from './links.js';
 export { DecodeReason, DecodeStatus, Fragment, MAX_MPLS_LABELS, PacketView } from './packet.js';
 
 const ETHERNET = LINKTYPE_ETHERNET;

@@ -111,6 +111,11 @@ export const LINK_LAYERS: ReadonlyMap<number, LinkLayer> = new Map<number, LinkL
   [LINKTYPE_PKTAP, { name: 'PKTAP', decode: decodePktap }],
 ]);
 
+/** Why a capture of `linkType` makes no flows, for a source that refuses it up front (as softflowd does). */
+export function unsupportedLinkType(linkType: number): string {
+  return `link type ${linkType} is not one flowprobe decodes (see Link layers in flowprobe(8))`;
+}
+
 /** Whether decodePacket knows `linkType`: a capture source can refuse an unknown one up front, as softflowd does. */
 export function isLinkTypeSupported(linkType: number): boolean {
   return LINK_LAYERS.has(linkType);

@@ -32,8 +32,10 @@ export function parseCollector(spec: string): CollectorAddress {
     host = m[1]!;
     portStr = m[2]!;
   } else {
+    if (spec.startsWith('[')) bad("'[' without ']:port' after the address");
     const i = spec.lastIndexOf(':');
-    if (i <= 0) bad('no port');
+    if (i < 0) bad('no port');
+    if (i === 0) bad('no host');
     host = spec.slice(0, i);
     portStr = spec.slice(i + 1);
     // "::1:9995" could be an address with a port or an address alone: brackets say which.

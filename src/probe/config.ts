@@ -48,10 +48,11 @@ export interface ProbeConfig {
 /** Raw option values as commander hands them over. */
 export interface RawOptions {
   interface?: string;
-  read: string[];
-  collector: string[];
+  /** Repeatable options: absent when not given (commander would print an empty default in --help). */
+  read?: string[];
+  collector?: string[];
   exportVersion?: string;
-  timeout: string[];
+  timeout?: string[];
   maxFlows?: string;
   track?: string;
   trackIpv6?: boolean;
@@ -104,7 +105,8 @@ function parseCtlMode(text: string | undefined): number {
 }
 
 /** Checks every option and returns the settings, or throws an Error whose message is the one line to print. */
-export function buildConfig(o: RawOptions, filterWords: string[]): ProbeConfig {
+export function buildConfig(raw: RawOptions, filterWords: string[]): ProbeConfig {
+  const o = { ...raw, read: raw.read ?? [], collector: raw.collector ?? [], timeout: raw.timeout ?? [] };
   const versionText = o.exportVersion ?? '5';
   if (!['1', '5', '9', '10'].includes(versionText)) {
     throw new Error(`-v ${versionText}: NetFlow version must be 1, 5, 9 or 10 (IPFIX)`);
@@ -133,6 +135,9 @@ export function buildConfig(o: RawOptions, filterWords: string[]): ProbeConfig {
   // Linux's IFNAMSIZ is 16 with the terminating NUL.
   if (o.sendInterface !== undefined && !/^[^\s/:]{1,15}$/.test(o.sendInterface)) {
     throw new Error(`-S ${o.sendInterface}: not an interface name (1 to 15 characters, no spaces, '/' or ':')`);
+  }
+  if (o.sendInterface !== undefined && o.collector.length === 0) {
+    throw new Error(`-S ${o.sendInterface}: there is no collector (-n) to send to`);
   }
   const format = (o.format ?? 'text') as FlowFormat;
   if (!['text', 'long', 'csv', 'json'].includes(format)) throw new Error(`--format ${o.format}: must be text, long, csv or json`);

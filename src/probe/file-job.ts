@@ -4,12 +4,14 @@
  */
 import fs from 'node:fs';
 import { openFile } from '../capture/file.js';
+import { isLinkTypeSupported, unsupportedLinkType } from '../decode/index.js';
 import { PacketView } from '../decode/packet.js';
 import { BOOT_LEAD_MS } from '../export/exporter.js';
 import type { ControlServer } from '../control/server.js';
 import { pumpBatch, type PacketConsumer } from './pump.js';
 import { Probe } from './probe.js';
 import type { ProbeConfig } from './config.js';
+import { exportName } from './summary.js';
 
 /** Export datagrams allowed to wait in the paced queue before reading pauses for it. */
 const QUEUE_HIGH_WATER = 512;
@@ -25,7 +27,7 @@ export interface FileJobResult {
 export async function runFileJob(cfg: ProbeConfig, log: (line: string) => void): Promise<FileJobResult> {
   const probe = await Probe.create(cfg, log, worthAThread(cfg.files));
   if (probe.transport) {
-    for (const c of probe.transport.collectors) log(`exporting flows from ${cfg.files.join(', ')} to ${c} (NetFlow v${cfg.version})`);
+    for (const c of probe.transport.collectors) log(`exporting flows from ${cfg.files.join(', ')} to ${c} (${exportName(cfg.version)})`);
   }
   let ctl: ControlServer | null = null;
   let stopRequested: 'shutdown' | 'exit' | null = null;
@@ -78,9 +80,17 @@ export async function runFileJob(cfg: ProbeConfig, log: (line: string) => void):
       try {
         src = openFile(file, { filter: cfg.filter });
       } catch (e) {
-        error = withFile(file, (e as Error).message);
+        error = withFile(file, isEmpty(file) ? 'the file is empty (no pcap or pcapng header)' : (e as Error).message);
         break;
       }
+      // A capture of one link type we do not decode is refused, as softflowd refuses it; a pcapng whose
+      // interfaces differ says once per file which of its link types it leaves out (their packets are ignored).
+      if (!src.linkTypeVaries && !isLinkTypeSupported(src.linkType)) {
+        error = withFile(file, unsupportedLinkType(src.linkType));
+        src.close();
+        break;
+      }
+      const unsupported = new Set<number>();
       progress.start(file);
       try {
         for (;;) {
@@ -93,6 +103,10 @@ export async function runFileJob(cfg: ProbeConfig, log: (line: string) => void):
             break outer;
           }
           if (n < 0) break;
+          if (src.linkTypeVaries && !isLinkTypeSupported(src.linkType) && !unsupported.has(src.linkType)) {
+            unsupported.add(src.linkType);
+            log(withFile(file, `${unsupportedLinkType(src.linkType)}: its packets are ignored`));
+          }
           pumpBatch(src, n, view, consumer);
           packets += n;
           probe.flush();
@@ -129,6 +143,14 @@ function worthAThread(files: string[]): boolean {
     }
   }
   return bytes >= THREAD_BYTES;
+}
+
+function isEmpty(file: string): boolean {
+  try {
+    return file !== '-' && fs.statSync(file).size === 0;
+  } catch {
+    return false;
+  }
 }
 
 function withFile(file: string, msg: string): string {

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { openLive } from '../capture/live.js';
 import { resolveInterface } from '../capture/interfaces.js';
 import type { PacketSource } from '../capture/source.js';
+import { isLinkTypeSupported, unsupportedLinkType } from '../decode/index.js';
 import { PacketView } from '../decode/packet.js';
 import { BOOT_LEAD_MS } from '../export/exporter.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
@@ -14,6 +15,7 @@ import { strerror } from '../control/unix.js';
 import { pumpBatch } from './pump.js';
 import { Probe } from './probe.js';
 import type { ProbeConfig } from './config.js';
+import { exportName } from './summary.js';
 
 /** Enough for Ethernet, stacked tags, an MPLS stack and an IPv6 extension chain before the transport header. */
 export const DEFAULT_LIVE_SNAPLEN = 512;
@@ -36,6 +38,11 @@ export async function startLiveJob(cfg: ProbeConfig, log: (line: string) => void
   });
   let probe: Probe;
   let ctl: ControlServer | null = null;
+  if (!isLinkTypeSupported(src.linkType)) {
+    src.close();
+    // As softflowd refuses it ("Unsupported datalink type"): a probe that makes no flows must not look like one.
+    throw new Error(`${device}: ${unsupportedLinkType(src.linkType)}`);
+  }
   try {
     // Export in this thread: what a live probe must save is CPU, not wall time, and the cores it would lend a
     // second thread are busy with the kernel's receive work and the rest of the box. On two cores the thread's
@@ -117,7 +124,7 @@ export async function startLiveJob(cfg: ProbeConfig, log: (line: string) => void
       await probe.finish();
     }
     await ctl?.close();
-    if (cfg.pidFile) fs.rmSync(cfg.pidFile, { force: true });
+    if (cfg.pidFile) removePidFile(cfg.pidFile);
     src.close();
     for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.removeListener(s, onSignal);
     finish(0);
@@ -137,15 +144,47 @@ export async function startLiveJob(cfg: ProbeConfig, log: (line: string) => void
   probe.setClock(Date.now(), bootMs);
   probe.exporter?.flushTemplates();
   startGather();
-  for (const c of probe.transport?.collectors ?? []) log(`capturing on ${device}, exporting to ${c} (NetFlow v${cfg.version})`);
+  for (const c of probe.transport?.collectors ?? []) log(`capturing on ${device}, exporting to ${c} (${exportName(cfg.version)})`);
   return { probe, done };
 }
 
-/** Node's own text ("ENOENT: no such file or directory, open '...'") does not say which file was meant for what. */
+/**
+ * Writes our pid, refusing a pid file that names another running process (a second probe given the same -p would
+ * take it over, and the first would delete it on its way out). Node's own text ("ENOENT: no such file or
+ * directory, open '...'") does not say which file was meant for what.
+ */
 function writePidFile(p: string): void {
+  const other = pidIn(p);
+  if (other !== null && other !== process.pid && running(other)) {
+    throw new Error(`pid file ${p} names process ${other}, which is running (another flowprobe?)`);
+  }
   try {
     fs.writeFileSync(p, `${process.pid}\n`);
   } catch (e) {
     throw new Error(`cannot write pid file ${p}: ${strerror(e)}`);
+  }
+}
+
+/** Removes the pid file if it is still ours. */
+function removePidFile(p: string): void {
+  if (pidIn(p) === process.pid) fs.rmSync(p, { force: true });
+}
+
+function pidIn(p: string): number | null {
+  try {
+    const pid = Number.parseInt(fs.readFileSync(p, 'utf8'), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists, as another user's.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

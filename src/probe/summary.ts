@@ -2,6 +2,11 @@
 import type { ProbeConfig } from './config.js';
 import type { FileJobResult } from './file-job.js';
 
+/** How the probe's messages name the export: IPFIX for version 10, as RFC 7011 names it. */
+export function exportName(version: number): string {
+  return version === 10 ? 'IPFIX' : `NetFlow v${version}`;
+}
+
 export function fileSummary(cfg: ProbeConfig, r: FileJobResult): string {
   const st = r.probe.table.stats;
   const exporter = r.probe.exporter;
@@ -17,7 +22,7 @@ export function fileSummary(cfg: ProbeConfig, r: FileJobResult): string {
     const e = exporter.stats;
     lines.push(
       `Flows exported: ${e.records} records in ${e.datagrams} datagrams to ${transport.collectors.join(', ')} ` +
-        `(NetFlow v${cfg.version}, ${transport.stats.failures} failures)`,
+        `(${exportName(cfg.version)}, ${transport.stats.failures} failures)`,
     );
     if (e.skippedNotIpv4) lines.push(`IPv6 records not exported (NetFlow v${cfg.version} carries IPv4 only): ${e.skippedNotIpv4}`);
   } else if (r.probe.printer) {

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startNfcapd } from '../helpers/nfcapd.js';
-import { writePcap } from '../helpers/pcapwrite.js';
+import { pcapBytes, writePcap } from '../helpers/pcapwrite.js';
 import { tsharkFrames } from '../helpers/tshark.js';
 import { genpcapTool } from '../helpers/shared.js';
 
@@ -87,6 +87,12 @@ describe('tshark decodes every export datagram', () => {
   }, 180_000);
 });
 
+/** Inputs for the one-line errors below, made once: a capture of a link type we do not decode, and an empty file. */
+const BAD = fs.mkdtempSync(path.join(os.tmpdir(), 'fp-bad-input-'));
+afterAll(() => fs.rmSync(BAD, { recursive: true, force: true }));
+fs.writeFileSync(path.join(BAD, 'usb.pcap'), pcapBytes(220, [{ bytes: [1, 2, 3, 4], sec: 1_700_000_000 }]));
+fs.writeFileSync(path.join(BAD, 'empty.pcap'), '');
+
 describe('the pcap job on the command line', () => {
   it('prints flows without -n, and nothing on stderr', async () => {
     const { stdout, stderr } = await flowprobe(['-r', path.join(ROOT, 'pcaps', 'zeek-http-vlan-0.pcap'), '--no-progress']);
@@ -110,6 +116,13 @@ describe('the pcap job on the command line', () => {
     [['-r', path.join(ROOT, 'pcaps', 'zeek-5-pings.pcap'), '-t', 'bogus=5'], /unknown timeout "bogus"/],
     [['-r', path.join(ROOT, 'pcaps', 'zeek-5-pings.pcap'), '-n', '127.0.0.1'], /bad collector "127.0.0.1": no port/],
     [['-r', path.join(ROOT, 'pcaps', 'zeek-5-pings.pcap'), '--bogus'], /unknown option '--bogus'/],
+    // softflowd refuses a link type it cannot decode ("Unsupported datalink type"): no silent empty run.
+    [['-r', path.join(BAD, 'usb.pcap')], /usb\.pcap: link type 220 is not one flowprobe decodes/],
+    [['-r', path.join(BAD, 'empty.pcap')], /empty\.pcap: the file is empty/],
+    [['-r', path.join(ROOT, 'pcaps', 'zeek-5-pings.pcap'), '-w', path.join(BAD, 'nodir')], /-w .*nodir: no such directory$/],
+    [['-r', path.join(ROOT, 'pcaps', 'zeek-5-pings.pcap'), '-n', ':2055'], /bad collector ":2055": no host/],
+    [['-r', path.join(ROOT, 'pcaps', 'zeek-5-pings.pcap'), '-n', '[::1:2055'], /bad collector "\[::1:2055": '\[' without '\]:port'/],
+    [['-r', path.join(ROOT, 'pcaps', 'zeek-5-pings.pcap'), '-S', 'lo'], /-S lo: there is no collector \(-n\) to send to/],
     [['-i', 'nosuchdev0', '-n', '127.0.0.1:9995', '-d'], /nosuchdev0/],
   ])('%j fails with one clear line', async (args, re) => {
     const err = await flowprobe(args as string[]).then(
@@ -122,6 +135,18 @@ describe('the pcap job on the command line', () => {
     expect(lines.length, err!.stderr).toBe(1);
     expect(lines[0]).toMatch(re as RegExp);
     expect(err!.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('a pcapng with an interface of a link type we do not decode', () => {
+  it('says so once and makes the flows of the others', async () => {
+    const usb = path.join(BAD, 'usb-mixed.pcap');
+    fs.writeFileSync(usb, pcapBytes(220, [1, 2, 3].map((i) => ({ bytes: [1, 2, 3, 4], sec: 1_277_840_000 + i }))));
+    const mixed = path.join(BAD, 'mixed.pcapng');
+    execFileSync('mergecap', ['-F', 'pcapng', '-w', mixed, path.join(ROOT, 'pcaps', 'zeek-5-pings.pcap'), usb]);
+    const { stdout, stderr } = await flowprobe(['-r', mixed, '--format', 'json', '--no-progress']);
+    expect(stderr).toBe(`flowprobe: ${mixed}: link type 220 is not one flowprobe decodes (see Link layers in flowprobe(8)): its packets are ignored\n`);
+    expect(stdout.trim().split('\n')).toHaveLength(2);
   });
 });
 

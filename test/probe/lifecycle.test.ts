@@ -102,6 +102,24 @@ describe('daemon mode', () => {
   }, 60_000);
 });
 
+describe('the pid file', () => {
+  it('a second probe given a running probe\'s pid file fails with one line; a probe removes only its own pid file', async () => {
+    const port = await sinkPort();
+    const pidFile = path.join(tmp, 'shared.pid');
+    const first = startProbe(['-d', ...liveArgs(9, port, path.join(tmp, 'first.ctl'), pidFile)]);
+    await waitReady(first, path.join(tmp, 'first.ctl'));
+    const second = startProbe(['-d', ...liveArgs(9, port, path.join(tmp, 'second.ctl'), pidFile)]);
+    expect((await second.waitExit()).code).toBe(1);
+    expect(second.stderr()).toMatch(new RegExp(`^flowprobe: pid file .*shared\\.pid names process ${first.pid}, which is running \\(another flowprobe\\?\\)\\n$`));
+    expect(fs.readFileSync(pidFile, 'utf8')).toBe(`${first.pid}\n`);
+    // Someone else's pid there now (pid 1 is always running): the first probe leaves the file alone on its way out.
+    fs.writeFileSync(pidFile, '1\n');
+    process.kill(first.pid, 'SIGTERM');
+    expect((await first.waitExit()).code).toBe(0);
+    expect(fs.readFileSync(pidFile, 'utf8')).toBe('1\n');
+  }, 60_000);
+});
+
 describe('the control socket path', () => {
   it('a stale socket left by a SIGKILLed probe is replaced', async () => {
     const port = await sinkPort();
