@@ -15,20 +15,30 @@ import { withPort } from '../decode/address.js';
 import type { FlowFormat } from '../probe/config.js';
 import { FlowFileWriter, type ClosedFile } from '../store/writer.js';
 import type { FlowRecord } from '../wire/record.js';
-import { collect, exitQuietlyOnClosedStdout, fail, VERSION } from './common.js';
+import { strerror } from '../control/unix.js';
+import { collect, exitQuietlyOnClosedStdout, fail, oneLineErrors, VERSION } from './common.js';
 
-/** A pause in the datagrams this long sends what they carried to the file (see `quiet` below). */
-const QUIET_MS = 50;
+/**
+ * The longest -t: daily files. Slots are multiples of the interval since 1970, so a much longer one would start
+ * long before now (a file named years back), and a huge one overflows the slot arithmetic.
+ */
+const MAX_INTERVAL = 86_400;
+/** setsockopt(SO_RCVBUF) takes a C int. */
+const MAX_RCVBUF = 2 ** 31 - 1;
+
+/** A pause in the datagrams this long sends what they carried to the file (see `quiet` below): short, as a pause
+ * at a steady rate is rare, and a collector that waits longer is a collector whose files lag. */
+const QUIET_MS = 10;
 
 const program = new Command('flowcapd')
   .description('Receive NetFlow v1/v5/v9 and IPFIX and store the flows in rotating IPFIX files (RFC 5655), or print them.')
   .version(VERSION, '--version', 'print the program version')
   .option('-p, --port <port>', 'UDP port to listen on', '9995')
-  .option('-b, --bind <addr>', 'listen on this address only; repeatable (default: every IPv4 and IPv6 address)', collect, [])
+  .option('-b, --bind <addr>', 'listen on this address only; repeatable (default: every IPv4 and IPv6 address)', collect)
   .option('-l, --dir <dir>', 'write flow files into this directory (must exist)')
   .option('-w, --write-dir <dir>', 'the same as -l (nfcapd 1.7 spelling)')
-  .option('-t, --interval <secs>', 'start a new file every SECS seconds, on boundaries aligned to the clock', '300')
-  .option('--accept-from <cidr>', 'accept datagrams only from this network; repeatable (others are dropped and counted)', collect, [])
+  .option('-t, --interval <secs>', `start a new file every SECS seconds (2..${MAX_INTERVAL}), on boundaries aligned to the clock`, '300')
+  .option('--accept-from <cidr>', 'accept datagrams only from this network; repeatable (others are dropped and counted)', collect)
   .option('--ignore-port', 'one session per exporter address and domain, whatever its UDP source port (as nfcapd)')
   .option('-s, --sampling <N>', 'sampling rate 1:N for exporters that announce none; -N applies N to every exporter', '1')
   .option('--print', 'print flows to stdout as they arrive (text lines)')
@@ -40,17 +50,16 @@ const program = new Command('flowcapd')
   .option('--max-exporters <N>', 'exporter sessions kept at once (least recently heard evicted)', String(DEFAULTS.maxSessions))
   .option('--max-templates <N>', 'templates kept per exporter session (oldest evicted)', String(DEFAULTS.maxTemplates))
   .option('--memory-buffer <MiB>', 'flows held in memory while the disk refuses them', '64')
-  .showHelpAfterError('(run flowcapd --help for the options)')
-  .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  .configureOutput(oneLineErrors('flowcapd'))
   .exitOverride();
 
 interface Opts {
   port: string;
-  bind: string[];
+  bind?: string[];
   dir?: string;
   writeDir?: string;
   interval: string;
-  acceptFrom: string[];
+  acceptFrom?: string[];
   ignorePort?: boolean;
   sampling: string;
   print?: boolean;
@@ -68,9 +77,18 @@ function log(line: string): void {
   process.stderr.write(`flowcapd: ${line}\n`);
 }
 
-function integer(text: string, option: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!/^-?\d+$/.test(text) || Number(text) < min || Number(text) > max) fail(`${option} ${text}: expected a whole number ${min}..${max}`);
-  return Number(text);
+/** A whole-number option within its range, else one line saying the range: "-t 1: expected ... from 2 to 86400". */
+function integer(text: string, option: string, min: number, max?: number, unit = ''): number {
+  const n = Number(text);
+  if (!/^-?\d+$/.test(text) || n < min || (max !== undefined && n > max)) {
+    const range = max === undefined ? `of at least ${min}` : `from ${min} to ${max}`;
+    fail(`${option} ${text}: expected a whole number${unit ? ` of ${unit}` : ''} ${range}`);
+  }
+  return n;
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
 }
 
 const FORMATS: Record<string, FlowFormat> = { text: 'text', line: 'text', long: 'long', csv: 'csv', json: 'json' };
@@ -99,8 +117,9 @@ async function main(): Promise<void> {
   }
   const o = program.opts<Opts>();
   if (program.args.length) fail(`unexpected argument "${program.args[0]}" (see flowcapd --help)`);
+  const binds = o.bind ?? [];
   const port = integer(o.port, '-p', 1, 65535);
-  const interval = integer(o.interval, '-t', 2);
+  const interval = integer(o.interval, '-t', 2, MAX_INTERVAL, 'seconds');
   const sampling = integer(o.sampling, '-s', -1e9, 1e9);
   if (sampling === 0) fail('-s 0: the sampling rate is 1:N with N >= 1 (or -N to override every exporter)');
   const dir = o.dir ?? o.writeDir;
@@ -113,30 +132,30 @@ async function main(): Promise<void> {
     try {
       st = statSync(dir);
     } catch (e) {
-      fail(`-l ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message}`);
+      fail(`-l ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : lowerFirst(strerror(e))}`);
     }
     if (!st.isDirectory()) fail(`-l ${dir}: not a directory`);
   }
   let acceptFrom;
   try {
-    acceptFrom = o.acceptFrom.map(parseCidr);
+    acceptFrom = (o.acceptFrom ?? []).map(parseCidr);
   } catch (e) {
     fail((e as Error).message);
   }
-  const statsInterval = integer(o.statsInterval, '--stats-interval', 0);
+  const statsInterval = integer(o.statsInterval, '--stats-interval', 0, MAX_INTERVAL, 'seconds');
   const cfg: CollectorConfig = {
     ...DEFAULTS,
     sampling,
     stampExporter: true,
     ignorePort: o.ignorePort ?? false,
     acceptFrom,
-    maxFutureMs: integer(o.maxFuture, '--max-future', 0) * 1000,
-    maxPendingAgeMs: integer(o.templateWait, '--template-wait', 0) * 1000,
+    maxFutureMs: integer(o.maxFuture, '--max-future', 0, undefined, 'seconds') * 1000,
+    maxPendingAgeMs: integer(o.templateWait, '--template-wait', 0, undefined, 'seconds') * 1000,
     maxSessions: integer(o.maxExporters, '--max-exporters', 1),
     maxTemplates: integer(o.maxTemplates, '--max-templates', 1),
   };
-  const memoryBuffer = integer(o.memoryBuffer, '--memory-buffer', 1, 1 << 20) * 1024 * 1024;
-  const rcvbuf = integer(o.bufferSize, '-B', 1024);
+  const memoryBuffer = integer(o.memoryBuffer, '--memory-buffer', 1, 1 << 20, 'MiB') * 1024 * 1024;
+  const rcvbuf = integer(o.bufferSize, '-B', 1024, MAX_RCVBUF, 'bytes');
   if (format !== undefined) exitQuietlyOnClosedStdout();
 
   // Per file, what the exporters reported since the previous one (nfcapd's rotation line).
@@ -212,14 +231,14 @@ async function main(): Promise<void> {
     }
   };
   const sockets: UdpListener[] = [];
-  const addrs = o.bind.length > 0 ? o.bind : ['0.0.0.0', '::'];
+  const addrs = binds.length > 0 ? binds : ['0.0.0.0', '::'];
   for (const a of addrs) {
     try {
       sockets.push(await bind(a, port, rcvbuf));
     } catch (e) {
       const err = e as ListenError;
       // Without -b, a host without IPv6 still gets its IPv4 socket.
-      if (o.bind.length === 0 && a === '::' && sockets.length > 0) {
+      if (binds.length === 0 && a === '::' && sockets.length > 0) {
         log(`no IPv6 socket (${err.code}); listening on IPv4 only`);
         continue;
       }

@@ -1,6 +1,7 @@
 /**
  * The flowcapd command as a process: real UDP sockets (IPv4 and IPv6), real files, real signals.
  */
+import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +10,7 @@ import type { FlowRecord } from '../../src/wire/record.js';
 import { V5Encoder } from '../../src/wire/v5.js';
 import { V9Encoder } from '../../src/wire/v9.js';
 import { flow } from './messages.js';
-import { readFlows, sendAll, startFlowcapd } from './run-flowcapd.js';
+import { FLOWCAPD, readFlows, sendAll, startFlowcapd } from './run-flowcapd.js';
 
 type Encoder = V5Encoder | V9Encoder | IpfixEncoder;
 
@@ -252,7 +253,7 @@ describe('flowcapd', () => {
 
   it('refuses bad options with one line', async () => {
     for (const [args, msg] of [
-      [['-t', '1'], /-t 1: expected a whole number 2\.\./],
+      [['-t', '1'], /-t 1: expected a whole number of seconds from 2 to 86400$/],
       [['--accept-from', '10.0.0.0/33'], /--accept-from 10\.0\.0\.0\/33: prefix length must be 0\.\.32/],
       [['-s', '0'], /-s 0: the sampling rate is 1:N/],
     ] as const) {
@@ -260,7 +261,37 @@ describe('flowcapd', () => {
     }
     await expect(startFlowcapd({ noDir: true })).rejects.toThrow(/nothing to do: give -l DIR/);
   });
+
+  it('says every command-line error in one line naming the program, the option and the reason, and exits 1', async () => {
+    for (const [args, message] of [
+      [['--bogus'], "flowcapd: unknown option '--bogus' (see flowcapd --help)"],
+      [['-p'], "flowcapd: option '-p, --port <port>' argument missing (see flowcapd --help)"],
+      [['-l', '/tmp', '-t', '86401'], 'flowcapd: -t 86401: expected a whole number of seconds from 2 to 86400'],
+      [['-l', '/tmp', '-B', '4294967296'], 'flowcapd: -B 4294967296: expected a whole number of bytes from 1024 to 2147483647'],
+      [['-l', '/tmp', '--max-exporters', '0'], 'flowcapd: --max-exporters 0: expected a whole number of at least 1'],
+      [['-l', '/nonexistent/x'], 'flowcapd: -l /nonexistent/x: no such directory'],
+    ] as const) {
+      expect(await run(FLOWCAPD, args)).toEqual({ code: 1, stdout: '', stderr: message + '\n' });
+    }
+  });
+
+  it('--help names each default once, and none for the repeatable options', async () => {
+    const help = await run(FLOWCAPD, ['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).not.toContain('(default: [])');
+    const bind = help.stdout.slice(help.stdout.indexOf('-b, --bind'), help.stdout.indexOf('-l, --dir'));
+    expect(bind.match(/default:/g)).toHaveLength(1);
+  });
 });
+
+/** Runs a command to its end; never rejects. */
+function run(file: string, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [file, ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout, stderr });
+    });
+  });
+}
 
 function utcName(ms: number): string {
   return 'flows.' + new Date(ms).toISOString().replace(/[-T:]/g, '').slice(0, 14);
