@@ -52,7 +52,6 @@ interface Opts {
 /** The store's reader, loaded only when files are read; see openFlowFiles. */
 interface StoreReader {
   openRecordSource(paths: { files: string[]; dirs: string[] }): RecordSource;
-  UnreadablePath: new (...args: never[]) => { given: string; kind: 'file' | 'directory'; path: string; reason: string };
 }
 
 /**
@@ -71,14 +70,15 @@ async function openFlowFiles(files: string[], dirs: string[]): Promise<RecordSou
     }
     throw e;
   }
-  try {
-    return store.openRecordSource({ files, dirs });
-  } catch (e) {
-    if (!(e instanceof store.UnreadablePath)) throw e;
-    // Said as the option that named the path: "-R /var/flows: no such directory".
-    const where = e.given === e.path ? '' : `${e.path}: `;
-    fail(`${e.kind === 'file' ? '-r' : '-R'} ${e.given}: ${where}${e.reason}`);
-  }
+  return store.openRecordSource({ files, dirs });
+}
+
+/** An UnreadablePath from the reader, said as the option that named the path: "-R /var/flows: no such directory". */
+function optionMessage(e: Error): string {
+  if (e.name !== 'UnreadablePath') return e.message;
+  const u = e as Error & { given: string; kind: 'file' | 'directory'; path: string; reason: string };
+  const where = u.given === u.path ? '' : `${u.path}: `;
+  return `${u.kind === 'file' ? '-r' : '-R'} ${u.given}: ${where}${u.reason}`;
 }
 
 /** Why the filter file could not be read, in words ("no such file", "permission denied"). */
@@ -145,4 +145,4 @@ async function main(): Promise<void> {
   await runQuery(opts, source, process.stdout);
 }
 
-main().catch((e: Error) => fail(e.message));
+main().catch((e: Error) => fail(optionMessage(e)));

@@ -109,15 +109,16 @@ export function openRecordSource(paths: { files: string[]; dirs: string[] }, opt
   const warn = opts.warn ?? defaultWarn;
   const list: string[] = [];
   for (const f of paths.files) {
-    let head;
+    let wrong;
     try {
-      if (statSync(f).isDirectory()) throw new UnreadablePath(f, 'file', f, 'a directory: read it with -R');
-      head = fileHead(f);
+      const st = statSync(f);
+      if (st.isDirectory()) throw new UnreadablePath(f, 'file', f, 'a directory: read it with -R');
+      // A pipe (-r /dev/stdin) cannot be peeked at without losing what is read: its first message is checked as read.
+      wrong = st.isFile() ? notFlowFile(fileHead(f)) : null;
     } catch (e) {
       if (e instanceof UnreadablePath) throw e;
       throw new UnreadablePath(f, 'file', f, reasonOf(e, 'file'), (e as NodeJS.ErrnoException).code);
     }
-    const wrong = notFlowFile(head);
     if (wrong !== null) throw new UnreadablePath(f, 'file', f, wrong);
     list.push(f);
   }
@@ -128,7 +129,7 @@ export function openRecordSource(paths: { files: string[]; dirs: string[] }, opt
     found.sort((a, b) => cmp(basename(a), basename(b)) || cmp(a, b));
     list.push(...found);
   }
-  return new FileSource(list, warn);
+  return new FileSource(list, new Set(paths.files), warn);
 }
 
 function cmp(a: string, b: string): number {
@@ -166,6 +167,8 @@ class FileSource implements FileRecordSource {
 
   constructor(
     readonly paths: readonly string[],
+    /** The files named to be read, not found in a directory: for these, not being a flow file is an error. */
+    private readonly named: ReadonlySet<string>,
     private readonly warn: (line: string) => void,
   ) {}
 
@@ -181,8 +184,11 @@ class FileSource implements FileRecordSource {
     try {
       fh = await open(path, 'r');
     } catch (e) {
+      const reason = reasonOf(e, 'file');
+      if (this.named.has(path)) throw new UnreadablePath(path, 'file', path, reason, (e as NodeJS.ErrnoException).code);
+      // Gone since the directory was read (removed by an expiry job, say): the others are still worth reading.
       this.damaged++;
-      this.warn(`${path}: cannot open: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; skipped`);
+      this.warn(`${path}: cannot open: ${reason}; skipped`);
       return true;
     }
     let records = 0;
@@ -203,6 +209,7 @@ class FileSource implements FileRecordSource {
     let fileOff = 0;
     let eof = false;
     let problem: string | null = null;
+    let notFlows = false;
     try {
       for (;;) {
         if (!eof && have < MAX_MESSAGE_LENGTH) {
@@ -217,8 +224,8 @@ class FileSource implements FileRecordSource {
           const version = buf.readUInt16BE(off);
           const len = buf.readUInt16BE(off + 2);
           if (version !== IPFIX_VERSION || len < IPFIX_HEADER_LENGTH) {
-            problem =
-              fileOff + off === 0
+            notFlows = fileOff + off === 0;
+            problem = notFlows
                 ? (notFlowFile(buf.subarray(0, 4)) ?? 'not a flow file')
                 : `corrupt at byte ${fileOff + off}: no IPFIX message header there (version ${version}, length ${len})`;
             break;
@@ -253,6 +260,8 @@ class FileSource implements FileRecordSource {
       await fh.close();
     }
     if (stopped) return false;
+    // Seen only now for a pipe (a regular file was checked when the source was opened).
+    if (notFlows && this.named.has(path)) throw new UnreadablePath(path, 'file', path, problem!);
     const notes: string[] = [];
     if (problem !== null) {
       notes.push(`${problem}; ${records === 0 ? 'no flows read from it' : `the ${records} records before it were read`}`);

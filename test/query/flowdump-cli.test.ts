@@ -2,7 +2,7 @@
  * The flowdump command as a user runs it (bin/flowdump.js): its errors are one line on stderr, with a non-zero
  * exit, and they come before any flow file is opened. Reading files is the store's job (src/store/reader.ts).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,6 +89,18 @@ describe('flowdump command line', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 40_000);
+
+  it.skipIf(!existsSync(STORE_READER))('refuses a pipe that turns out not to hold flows, printing nothing', () => {
+    // Through the shell: a real pipe (node's own stdin for a child is a socket, which /dev/stdin cannot open).
+    const r = spawnSync('/bin/sh', ['-c', 'printf "root:x:0:0:root:/root:/bin/sh\\n" | "$0" "$1" -r /dev/stdin', process.execPath, BIN], {
+      encoding: 'utf8',
+    });
+    expect({ code: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'flowdump: -r /dev/stdin: not a flow file: it starts with 0x726f6f74 ("root"), not with an IPFIX message header\n',
+    });
+  }, 20_000);
 
   it('--help shows no empty default for the repeatable options', async () => {
     const help = await flowdump('--help');
