@@ -6,7 +6,7 @@
  * socket (/proc/net/udp), the flows stored per second (from the export's start to the receiver's last flow), and
  * the receiver's CPU time per flow with the rate that CPU time would allow on one core.
  *
- *   npx tsx bench/receiver.ts [--packets 3000000] [--flows 300000] [--runs 2]
+ *   npx tsx bench/receiver.ts [--packets 3000000] [--flows 300000] [--runs 3]
  *
  * Target (issue 6): flowcapd stores at least nfcapd's rate, with no loss at that rate.
  */
@@ -20,7 +20,7 @@ import {
 } from './lib.js';
 import { freeUdpPort } from '../test/helpers/nfcapd.js';
 
-const o = options({ packets: 3_000_000, flows: 300_000, runs: 2 });
+const o = options({ packets: 3_000_000, flows: 300_000, runs: 3 });
 need('nfcapd', 'python3');
 const FLOWCAPD_BUILD = path.join(ROOT, 'dist/src/cli/flowcapd.js');
 const BUFFER = 33554432;
