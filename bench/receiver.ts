@@ -22,7 +22,7 @@ import { freeUdpPort } from '../test/helpers/nfcapd.js';
 
 const o = options({ packets: 3_000_000, flows: 300_000, runs: 3 });
 need('nfcapd', 'python3');
-const FLOWCAPD_BUILD = path.join(ROOT, 'dist/src/cli/flowcapd.js');
+const FLOWCAPD_BUILD = path.join(ROOT, 'dist/flowcapd.mjs');
 const BUFFER = 33554432;
 
 banner('receiver: flowcapd vs nfcapd, fed by flowprobe -r (unpaced)');

@@ -2,7 +2,8 @@
 // small ES module, dist/<name>.mjs, which bin/launch.js runs when it is current. Node 20 spends about 0.8 ms on
 // each ES module it resolves and links; flowprobe -r loads some 60 of them, about 50 ms of a 0.14 s start
 // (bench/replay.ts prints the start-up). A script, unlike a module, can be compiled from V8's code cache: the
-// build runs the bundle once on a small capture and keeps the bytecode it compiled (dist/<name>.body.cache).
+// build runs the bundle once on a small capture (flowcapd: receiving its export) and keeps the bytecode it
+// compiled (dist/<name>.body.cache).
 //
 // Each module becomes a function called on first use, which gets its exports object and its own would-be
 // import.meta.url; static imports become reads from the imported module's exports taken when the import runs,
@@ -11,12 +12,13 @@
 // this refuses import cycles and `export let`/`var`. Imports of packages and of Node's own modules go through
 // require(). Relative dynamic import()s stay lazy. The modules' text is otherwise unchanged.
 //
-//   node bin/bundle.js [name ...]      (default: flowprobe; run by `npm run build`)
+//   node bin/bundle.js [name ...]      (default: flowprobe and flowcapd; run by `npm run build`)
 //
 // test/cli/bundle.test.ts bundles a small module tree with every form of import and export this handles.
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { builtinModules, createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -286,15 +288,56 @@ export async function makeCodeCache(out, args) {
   }
 }
 
-/** The job each bundled command runs to make its code cache: a replay exported as v9 to `port` on loopback. */
+/** The replay flowprobe's code cache is made from: a bundled capture exported as `version` to `port` on loopback. */
+const replay = (port, version = '9') => ['-r', path.join(ROOT, 'pcaps/pcapplusplus-example2.pcap'), '-n', `127.0.0.1:${port}`, '-v', version, '--no-progress'];
+
+/**
+ * flowcapd's code cache: the bundle receives flowprobe's replay as v9 and as IPFIX into a temporary directory, and
+ * writes its cache when SIGTERM stops it. Needs flowprobe's bundle (made first).
+ */
+async function makeReceiverCodeCache(out) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowprobe-warm-up-'));
+  const probe = path.join(DIST, 'flowprobe.mjs');
+  // A port of our own on loopback, given to the receiver (freed just before; nothing else here binds).
+  const s = dgram.createSocket('udp4');
+  await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
+  const port = s.address().port;
+  s.close();
+  const child = spawn(process.execPath, [out, '-l', dir, '-p', String(port), '-b', '127.0.0.1'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, FLOWPROBE_WRITE_CODE_CACHE: '1' },
+  });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise((resolve) => child.once('exit', (c) => resolve(c)));
+  try {
+    for (let i = 0; i < 200 && !/listening on/.test(err) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 25));
+    for (const v of ['9', '10']) {
+      await new Promise((resolve) => spawn(process.execPath, [probe, ...replay(port, v)], { stdio: 'ignore' }).once('exit', resolve));
+    }
+    // The receiver's socket is emptied before it stops: give it the last datagrams' turn.
+    await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const code = await exited;
+  fs.rmSync(dir, { recursive: true, force: true });
+  const cache = bodyPath(out).replace(/\.js$/, '.cache');
+  if (code !== 0 || !fs.existsSync(cache)) {
+    console.error(`bundle: no code cache for ${path.basename(out)} (its run exited ${code}: ${err.trim().split('\n').pop()}); it starts without one`);
+  }
+}
+
+/** How each bundled command makes its code cache, in this order (flowcapd's warm-up runs flowprobe's bundle). */
 const WARM_UP = {
-  flowprobe: (port) => ['-r', path.join(ROOT, 'pcaps/pcapplusplus-example2.pcap'), '-n', `127.0.0.1:${port}`, '-v', '9', '--no-progress'],
+  flowprobe: (out, port) => makeCodeCache(out, replay(port)),
+  flowcapd: (out) => makeReceiverCodeCache(out),
 };
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const names = process.argv.slice(2);
   try {
-    for (const name of names.length ? names : ['flowprobe']) bundle(path.join(DIST, 'src/cli', `${name}.js`), path.join(DIST, `${name}.mjs`));
+    for (const name of names.length ? names : Object.keys(WARM_UP)) bundle(path.join(DIST, 'src/cli', `${name}.js`), path.join(DIST, `${name}.mjs`));
   } catch (e) {
     if (!(e instanceof BundleError)) throw e;
     console.error(`bundle: ${e.message}`);
@@ -304,9 +347,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const sink = dgram.createSocket('udp4');
   await new Promise((resolve) => sink.bind(0, '127.0.0.1', resolve));
   try {
-    for (const name of names.length ? names : ['flowprobe']) {
-      const args = WARM_UP[name];
-      if (args) await makeCodeCache(path.join(DIST, `${name}.mjs`), args(sink.address().port));
+    for (const name of names.length ? names : Object.keys(WARM_UP)) {
+      const warm = WARM_UP[name];
+      if (warm) await warm(path.join(DIST, `${name}.mjs`), sink.address().port);
     }
   } finally {
     sink.close();
