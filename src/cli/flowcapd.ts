@@ -3,7 +3,6 @@
  * session (src/collect), and writes the flows into rotating IPFIX files (src/store) and/or prints them as they
  * arrive. Its letters follow nfcapd's (-p -b -l/-w -t -s -B), so an nfcapd user can swap it in.
  */
-import { statSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { Collector, DEFAULTS, addCounters, countersLine, parseCidr, type CollectorConfig } from '../collect/collector.js';
 import {
@@ -15,7 +14,7 @@ import { withPort } from '../decode/address.js';
 import type { FlowFormat } from '../probe/config.js';
 import { FlowFileWriter, type ClosedFile } from '../store/writer.js';
 import type { FlowRecord } from '../wire/record.js';
-import { strerror } from '../control/unix.js';
+import { dirProblem } from '../control/unix.js';
 import { collect, exitQuietlyOnClosedStdout, fail, oneLineErrors, VERSION } from './common.js';
 
 /**
@@ -87,10 +86,6 @@ function integer(text: string, option: string, min: number, max?: number, unit =
   return n;
 }
 
-function lowerFirst(text: string): string {
-  return text.charAt(0).toLowerCase() + text.slice(1);
-}
-
 const FORMATS: Record<string, FlowFormat> = { text: 'text', line: 'text', long: 'long', csv: 'csv', json: 'json' };
 
 async function bind(addr: string, port: number, rcvbuf: number): Promise<UdpListener> {
@@ -127,15 +122,8 @@ async function main(): Promise<void> {
   const format = o.output ?? (o.print ? 'text' : undefined);
   if (format !== undefined && !(format in FORMATS)) fail(`-o ${format}: use text, long, csv or json`);
   if (dir === undefined && format === undefined) fail('nothing to do: give -l DIR to store flows and/or --print / -o FORMAT to print them');
-  if (dir !== undefined) {
-    let st;
-    try {
-      st = statSync(dir);
-    } catch (e) {
-      fail(`-l ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : lowerFirst(strerror(e))}`);
-    }
-    if (!st.isDirectory()) fail(`-l ${dir}: not a directory`);
-  }
+  const dirIssue = dir === undefined ? null : dirProblem(dir);
+  if (dirIssue !== null) fail(`-l ${dir}: ${dirIssue}`);
   let acceptFrom;
   try {
     acceptFrom = (o.acceptFrom ?? []).map(parseCidr);

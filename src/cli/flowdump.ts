@@ -9,6 +9,7 @@ import { compileFilter } from '../query/compile.js';
 import { FIVE_TUPLE, planQuery, runQuery, type QueryOptions } from '../query/run.js';
 import type { RecordSource } from '../query/source.js';
 import { collect, fail, oneLineErrors, VERSION } from './common.js';
+import { pathReason } from '../control/unix.js';
 
 const program = new Command('flowdump')
   .usage('[options] [filter ...]')
@@ -83,11 +84,7 @@ function optionMessage(e: Error): string {
 
 /** Why the filter file could not be read, in words ("no such file", "permission denied"). */
 function fileReason(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  if (err.code === 'ENOENT') return 'no such file';
-  if (err.code === 'EISDIR') return 'a directory, not a filter file';
-  const words = /^[A-Z0-9_]+: (.*?)(?:, \w+ '.*')?$/.exec(err.message ?? '');
-  return words ? words[1] : String(err.message ?? e);
+  return (e as NodeJS.ErrnoException).code === 'EISDIR' ? 'a directory, not a filter file' : pathReason(e, 'file');
 }
 
 function wholeNumber(text: string, option: string): number {

@@ -11,7 +11,7 @@ import { isLinkTypeSupported, unsupportedLinkType } from '../decode/index.js';
 import { PacketView } from '../decode/packet.js';
 import { BOOT_LEAD_MS } from '../export/exporter.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
-import { strerror } from '../control/unix.js';
+import { processAlive, strerror } from '../control/unix.js';
 import { pumpBatch } from './pump.js';
 import { Probe } from './probe.js';
 import type { ProbeConfig } from './config.js';
@@ -155,7 +155,7 @@ export async function startLiveJob(cfg: ProbeConfig, log: (line: string) => void
  */
 function writePidFile(p: string): void {
   const other = pidIn(p);
-  if (other !== null && other !== process.pid && running(other)) {
+  if (other !== null && other !== process.pid && processAlive(other)) {
     throw new Error(`pid file ${p} names process ${other}, which is running (another flowprobe?)`);
   }
   try {
@@ -176,15 +176,5 @@ function pidIn(p: string): number | null {
     return Number.isInteger(pid) && pid > 0 ? pid : null;
   } catch {
     return null;
-  }
-}
-
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: it exists, as another user's.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -1,7 +1,7 @@
 /** flowprobe's options, in softflowd's letters; the command line and the tests build the probe from these. */
 import { Command, CommanderError } from 'commander';
 import { buildConfig, type ProbeConfig, type RawOptions } from './config.js';
-import { collect, VERSION } from '../cli/common.js';
+import { collect, oneLineErrors, VERSION } from '../cli/common.js';
 
 export type ProbeOptions = RawOptions & { printPackets?: boolean; listInterfaces?: boolean };
 
@@ -44,10 +44,7 @@ export function probeProgram(): Command {
   .option('--print-packets', 'with -r: print one line per decoded packet instead of making flows')
   .option('--list-interfaces', 'list the interfaces that can be captured on, with their addresses')
   .argument('[filter...]', 'BPF filter expression, as tcpdump takes it')
-  .configureOutput({
-    writeErr: (s) => process.stderr.write(s),
-    outputError: (s, write) => write(`flowprobe: ${s.replace(/^error: /, '').trimEnd()} (see flowprobe --help)\n`),
-  })
+  .configureOutput(oneLineErrors('flowprobe'))
   .exitOverride();
 }
 

@@ -2,7 +2,7 @@
  * The probe's state for one run: flow table, exporter (or flow printer), transport, counters, and the answers to
  * the control socket's commands. The file job and the live job feed it packets; it never reaches back into them.
  */
-import fs from 'node:fs';
+import { dirProblem } from '../control/unix.js';
 import { FlowTable } from '../flow/table.js';
 import { FlowExporter, type Exporter, type ExporterOptions } from '../export/exporter.js';
 import { UdpTransport, type Transport } from '../export/transport.js';
@@ -102,7 +102,9 @@ export class Probe implements ControlHandler, PacketConsumer {
    * start. FLOWPROBE_EXPORT_THREAD=1 or 0 chooses either way.
    */
   static async create(cfg: ProbeConfig, log: (line: string) => void, exportThread = true): Promise<Probe> {
-    if (cfg.writeDir !== undefined) checkWriteDir(cfg.writeDir);
+    // As flowcapd's -l: the writer would otherwise fail later, with Node's own text.
+    const dirIssue = cfg.writeDir === undefined ? null : dirProblem(cfg.writeDir);
+    if (dirIssue !== null) throw new Error(`-w ${cfg.writeDir}: ${dirIssue}`);
     let transport: Transport | null = null;
     let exporter: Exporter | null = null;
     if (cfg.collectors.length) {
@@ -260,15 +262,4 @@ function describeRecord(r: FlowRecord): string {
     `proto:${r.protocol} octets:${r.octets} packets:${r.packets} tcp:${r.tcpFlags.toString(16).padStart(2, '0')} ` +
     `reason:${r.endReason}`
   );
-}
-
-/** -w's directory must be there (as flowcapd's -l): the writer would otherwise fail later with Node's own text. */
-function checkWriteDir(dir: string): void {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(dir);
-  } catch {
-    throw new Error(`-w ${dir}: no such directory`);
-  }
-  if (!st.isDirectory()) throw new Error(`-w ${dir}: not a directory`);
 }

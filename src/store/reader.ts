@@ -13,6 +13,7 @@ import { IPFIX_HEADER_LENGTH, IPFIX_VERSION } from '../wire/ipfix.js';
 import type { FlowRecord } from '../wire/record.js';
 import { Session, SharedBudget, type SessionConfig, type SessionSink } from '../collect/session.js';
 import { MAX_MESSAGE_LENGTH } from './format.js';
+import { pathReason } from '../control/unix.js';
 
 export interface ReaderOptions {
   /** One line per damaged file (default: stderr, prefixed with the program name). */
@@ -56,16 +57,6 @@ export class UnreadablePath extends Error {
   ) {
     super(`cannot read ${kind === 'file' ? '' : 'directory '}${path}: ${reason}`);
   }
-}
-
-/** Why a path could not be read, in words: "no such file", "permission denied". */
-function reasonOf(e: unknown, kind: 'file' | 'directory'): string {
-  const err = e as NodeJS.ErrnoException;
-  if (err.code === 'ENOENT') return `no such ${kind}`;
-  if (err.code === 'ENOTDIR') return kind === 'directory' ? 'not a directory' : 'a part of the path is not a directory';
-  // Node's message is "EACCES: permission denied, open '/x'": the words between the code and the call.
-  const words = /^[A-Z0-9_]+: (.*?)(?:, \w+ '.*')?$/.exec(err.message ?? '');
-  return words ? words[1] : String(err.message ?? e);
 }
 
 /**
@@ -117,7 +108,7 @@ export function openRecordSource(paths: { files: string[]; dirs: string[] }, opt
       wrong = st.isFile() ? notFlowFile(fileHead(f)) : null;
     } catch (e) {
       if (e instanceof UnreadablePath) throw e;
-      throw new UnreadablePath(f, 'file', f, reasonOf(e, 'file'), (e as NodeJS.ErrnoException).code);
+      throw new UnreadablePath(f, 'file', f, pathReason(e, 'file'), (e as NodeJS.ErrnoException).code);
     }
     if (wrong !== null) throw new UnreadablePath(f, 'file', f, wrong);
     list.push(f);
@@ -143,7 +134,7 @@ function walk(given: string, dir: string, prefix: string, out: string[]): void {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const hint = code === 'ENOTDIR' && dir === given ? ': read it with -r' : '';
-    throw new UnreadablePath(given, 'directory', dir, reasonOf(e, 'directory') + hint, code);
+    throw new UnreadablePath(given, 'directory', dir, pathReason(e, 'directory') + hint, code);
   }
   for (const e of entries) {
     if (e.name.startsWith('.')) continue;
@@ -184,7 +175,7 @@ class FileSource implements FileRecordSource {
     try {
       fh = await open(path, 'r');
     } catch (e) {
-      const reason = reasonOf(e, 'file');
+      const reason = pathReason(e, 'file');
       if (this.named.has(path)) throw new UnreadablePath(path, 'file', path, reason, (e as NodeJS.ErrnoException).code);
       // Gone since the directory was read (removed by an expiry job, say): the others are still worth reading.
       this.damaged++;

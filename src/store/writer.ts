@@ -27,6 +27,7 @@ import {
   writevSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from '../control/unix.js';
 import type { FlowRecord, FlowSink } from '../wire/record.js';
 import { IPFIX_HEADER_LENGTH, IPFIX_VERSION } from '../wire/ipfix.js';
 import { FILE_TEMPLATES, FileMessageBuilder, parseTempName, plainTemplateIndex, slotName, slotStart, tempName } from './format.js';
@@ -524,15 +525,6 @@ export class FlowFileWriter implements FlowFileSink {
         this.log(`cannot recover ${tmpPath}: ${(e as Error).message}`);
       }
     }
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
