@@ -1,7 +1,8 @@
 /**
  * IEEE 802.11 (Wi-Fi) frames, bare or behind the radio headers a monitor-mode capture puts in front of them:
- * LINKTYPE_IEEE802_11 (105), LINKTYPE_IEEE802_11_PRISM (119), LINKTYPE_IEEE802_11_RADIOTAP (127),
- * LINKTYPE_IEEE802_11_AVS (163) and LINKTYPE_PPI (192) (https://www.tcpdump.org/linktypes.html).
+ * LINKTYPE_IEEE802_11 (105), LINKTYPE_IEEE802_11_PRISM (119), LINKTYPE_IEEE802_11_RADIOTAP (127) and
+ * LINKTYPE_IEEE802_11_AVS (163) (https://www.tcpdump.org/linktypes.html); LINKTYPE_PPI (192), which usually wraps
+ * 802.11 too, is a wrapper of any link type (links.ts).
  *
  * Only data frames carry IP: an unprotected data frame with a body (IEEE 802.11-2020 §9.2.4.1.3: type 2, a subtype
  * without the "no data" bit) whose body is RFC 1042 LLC/SNAP, walked from there as an Ethernet payload would be.
@@ -14,7 +15,7 @@
  * header and LLC/SNAP, and less the FCS when the radio header says the frame ends with one.
  */
 import { u16, u16le as le16, u32, u32le as le32 } from './bytes.js';
-import { decodeEncapsulated, ETHER_HEADER } from './encap.js';
+import { decodeEncapsulated } from './encap.js';
 import { DecodeReason, DecodeStatus, type PacketView } from './packet.js';
 import { fail, setLinkHeader } from './status.js';
 
@@ -22,8 +23,6 @@ export const LINKTYPE_IEEE802_11 = 105;
 export const LINKTYPE_IEEE802_11_PRISM = 119;
 export const LINKTYPE_IEEE802_11_RADIOTAP = 127;
 export const LINKTYPE_IEEE802_11_AVS = 163;
-export const LINKTYPE_PPI = 192;
-const LINKTYPE_ETHERNET = 1;
 
 /** §9.2.3: frame control, duration, three addresses, sequence control. */
 const WLAN_HEADER = 24;
@@ -51,8 +50,6 @@ const RT_FLAGS = 0x2;
 const RT_FLAG_FCS = 0x10;
 const RT_FLAG_DATA_PAD = 0x20;
 
-/** PPI: version, flags, header length (LE), then the DLT of what follows (LE). */
-const PPI_HEADER = 8;
 /** AVS capture header: magic/version (BE, 0x8021100x), then its length (BE). */
 const AVS_MAGIC_MASK = 0xfffff000;
 const AVS_MAGIC = 0x80211000;
@@ -83,27 +80,6 @@ export function decodeRadiotap(b: Uint8Array, off: number, end: number, v: Packe
     if (p < len) flags = b[off + p];
   }
   return decodeWlanFrame(b, off, off + len, end, flags, v);
-}
-
-export function decodePpi(b: Uint8Array, off: number, end: number, v: PacketView): DecodeStatus {
-  setLinkHeader(v, 0);
-  if (end - off < PPI_HEADER) return fail(v, DecodeStatus.TOO_SHORT, DecodeReason.LINK_TRUNCATED);
-  const len = le16(b, off + 2);
-  const dlt = le32(b, off + 4);
-  if (len < PPI_HEADER || end - off < len) return fail(v, DecodeStatus.TOO_SHORT, DecodeReason.LINK_TRUNCATED);
-  if (dlt === LINKTYPE_IEEE802_11) return decodeWlanFrame(b, off, off + len, end, 0, v);
-  if (dlt === LINKTYPE_ETHERNET) {
-    // PPI in front of an Ethernet frame: the frame's own MACs and ethertype, then the usual walk.
-    const p = off + len;
-    if (end - p < ETHER_HEADER) return fail(v, DecodeStatus.TOO_SHORT, DecodeReason.LINK_TRUNCATED);
-    v.dstMacHi = u16(b, p);
-    v.dstMacLo = u32(b, p + 2);
-    v.srcMacHi = u16(b, p + 6);
-    v.srcMacLo = u32(b, p + 8);
-    return decodeEncapsulated(b, off, p + ETHER_HEADER, end, u16(b, p + 12), v);
-  }
-  // The capture's link type is known; what PPI wraps is not one we decode.
-  return fail(v, DecodeStatus.NON_IP, DecodeReason.LINK_TYPE, dlt);
 }
 
 /** LINKTYPE_IEEE802_11_AVS, and LINKTYPE_IEEE802_11_PRISM, whose files may hold AVS headers instead (libpcap's note). */

@@ -10,13 +10,11 @@ import { decodeEthernet, LINKTYPE_ETHERNET } from './ethernet.js';
 import {
   decodeAvsOrPrism,
   decodeIeee80211,
-  decodePpi,
   decodeRadiotap,
   LINKTYPE_IEEE802_11,
   LINKTYPE_IEEE802_11_AVS,
   LINKTYPE_IEEE802_11_PRISM,
   LINKTYPE_IEEE802_11_RADIOTAP,
-  LINKTYPE_PPI,
 } from './ieee80211.js';
 import { decodeNflog, LINKTYPE_NFLOG } from './nflog.js';
 import { decodeLoop, decodeNull, LINKTYPE_LOOP, LINKTYPE_NULL } from './null.js';
@@ -39,7 +37,7 @@ import {
   LINKTYPE_IPV6,
   LINKTYPE_RAW,
 } from './raw.js';
-import { u32le } from './bytes.js';
+import { u16le, u32le } from './bytes.js';
 import { DecodeReason, DecodeStatus, type PacketView } from './packet.js';
 import { decodeSll, LINKTYPE_LINUX_SLL } from './sll.js';
 import { fail, setLinkHeader } from './status.js';
@@ -70,14 +68,39 @@ function decodePktap(b: Uint8Array, off: number, end: number, v: PacketView): De
   setLinkHeader(v, PKTAP_MIN_HEADER);
   if (end - off < PKTAP_MIN_HEADER) return fail(v, DecodeStatus.TOO_SHORT, DecodeReason.LINK_TRUNCATED);
   const len = u32le(b, off);
-  const dlt = u32le(b, off + 8);
   if (len < PKTAP_MIN_HEADER || end - off < len) return fail(v, DecodeStatus.TOO_SHORT, DecodeReason.LINK_TRUNCATED);
-  const inner = dlt === LINKTYPE_PKTAP ? undefined : LINK_LAYERS.get(dlt);
-  if (u32le(b, off + 4) !== PKTAP_RECORD_PACKET || inner === undefined) {
+  return decodeWrapped(b, off, len, end, u32le(b, off + 4) === PKTAP_RECORD_PACKET ? u32le(b, off + 8) : NO_PACKET, v);
+}
+
+/**
+ * LINKTYPE_PPI (192): the Per-Packet Information header (version, flags, its length and the DLT of what follows,
+ * little-endian), then the packet as that link type, in practice 802.11 or Ethernet.
+ */
+export const LINKTYPE_PPI = 192;
+const PPI_HEADER = 8;
+
+function decodePpi(b: Uint8Array, off: number, end: number, v: PacketView): DecodeStatus {
+  setLinkHeader(v, 0);
+  if (end - off < PPI_HEADER) return fail(v, DecodeStatus.TOO_SHORT, DecodeReason.LINK_TRUNCATED);
+  const len = u16le(b, off + 2);
+  if (len < PPI_HEADER || end - off < len) return fail(v, DecodeStatus.TOO_SHORT, DecodeReason.LINK_TRUNCATED);
+  return decodeWrapped(b, off, len, end, u32le(b, off + 4), v);
+}
+
+/** What decodeWrapped is given for a PKTAP record that carries no packet. */
+const NO_PACKET = -1;
+
+/**
+ * The packet after a `len`-byte header that names its link type `dlt` (PKTAP, PPI), by that link type's decoder.
+ * The inner decoder counts from where its own header starts: the outer header is link header too. A link type we
+ * do not decode, or another wrapper inside, is non-IP.
+ */
+function decodeWrapped(b: Uint8Array, off: number, len: number, end: number, dlt: number, v: PacketView): DecodeStatus {
+  const inner = dlt === LINKTYPE_PKTAP || dlt === LINKTYPE_PPI ? undefined : LINK_LAYERS.get(dlt);
+  if (inner === undefined) {
     setLinkHeader(v, len);
-    return fail(v, DecodeStatus.NON_IP, DecodeReason.LINK_TYPE, dlt);
+    return fail(v, DecodeStatus.NON_IP, DecodeReason.LINK_TYPE, dlt === NO_PACKET ? 0 : dlt);
   }
-  // The inner decoder counts from where its own header starts: the PKTAP header is link header too.
   const status = inner.decode(b, off + len, end, v);
   v.linkOctets = v.linkOctets > len ? v.linkOctets - len : 0;
   if (status === DecodeStatus.OK) v.l3Offset += len;
