@@ -505,7 +505,6 @@ export abstract class MessageEncoder {
   protected dataRecords = 0;
   protected exportMs = 0;
   private setStart = -1;
-  private setId = -1;
   private finished = false;
   /** Each flow template's records of this message, in arrival order, until finish() sets them in place. */
   private readonly staged: Uint8Array[];
@@ -600,7 +599,7 @@ export abstract class MessageEncoder {
     if (this.options.time === 'uptime') this.optionsRecord.systemInitTimeMs = this.timeBase.uptimeZeroMs;
     this.pos = this.flavor.headerLength;
     this.allRecords = this.dataRecords = 0;
-    this.setStart = this.setId = -1;
+    this.setStart = -1;
     this.finished = false;
     this.stagedLength.fill(0);
     this.stagedBytes = 0;
@@ -715,7 +714,6 @@ export abstract class MessageEncoder {
 
   private openSet(id: number): void {
     this.setStart = this.pos;
-    this.setId = id;
     this.dv.setUint16(this.pos, id);
     this.pos += 4;
   }
@@ -726,7 +724,7 @@ export abstract class MessageEncoder {
     // A byte at a time: padding is 0-3 bytes, and fill() is a call into the runtime.
     while (((this.pos - this.setStart) & 3) !== 0) this.buf[this.pos++] = 0;
     this.dv.setUint16(this.setStart + 2, this.pos - this.setStart);
-    this.setStart = this.setId = -1;
+    this.setStart = -1;
   }
 
   private writeTemplateRecord(t: Template): void {
